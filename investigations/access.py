@@ -1,0 +1,142 @@
+"""The locked door: the one module that decides who may see and do what in a case file.
+
+Views, querysets, templates ({% if case|can:"write" %}), DRF permissions and views that
+trigger Celery work all ask here. A non-member and a missing object look the same (404);
+403 is only for a member whose role does not allow the action.
+"""
+
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404
+
+from .models import CaseOwnedModel, Investigation, Membership, Role
+
+User = AbstractBaseUser | AnonymousUser
+
+
+class Action(StrEnum):
+    VIEW = "view"  # read everything in the case file
+    WRITE = "write"  # add and change case data: entities, links, evidence, claims
+    REVIEW = "review"  # verify or dispute timeline claims
+    MANAGE = "manage"  # members, roles, case settings, deleting evidence
+
+
+ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    Role.VIEWER: frozenset({Action.VIEW}),
+    Role.REPORTER: frozenset({Action.VIEW, Action.WRITE}),
+    Role.EDITOR: frozenset({Action.VIEW, Action.WRITE, Action.REVIEW}),
+    Role.OWNER: frozenset(Action),
+}
+
+# Set on investigations loaded through this module so later checks need no query.
+ROLE_ATTR = "user_role"
+
+
+def _authenticated(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def visible_investigations(user: User | None) -> QuerySet[Investigation]:
+    """The case files this user may see, each annotated with the user's role.
+
+    Membership is the only way in: staff and superusers see no case file they are not in.
+    """
+    if not _authenticated(user):
+        return Investigation.objects.none()
+    role = Membership.objects.filter(investigation=OuterRef("pk"), user=user).values("role")[:1]
+    return Investigation.objects.annotate(**{ROLE_ATTR: Subquery(role)}).filter(
+        **{f"{ROLE_ATTR}__isnull": False}
+    )
+
+
+def role_in(user: User | None, investigation: Investigation) -> str | None:
+    """The user's role in this case file, or None for a non-member."""
+    if not _authenticated(user):
+        return None
+    cached = getattr(investigation, ROLE_ATTR, None)
+    if cached is not None and getattr(investigation, "_role_user_id", user.pk) == user.pk:
+        return cached
+    role = (
+        Membership.objects.filter(investigation=investigation, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    setattr(investigation, ROLE_ATTR, role)
+    investigation._role_user_id = user.pk  # type: ignore[attr-defined]
+    return role
+
+
+def can(user: User | None, action: Action | str, investigation: Investigation) -> bool:
+    role = role_in(user, investigation)
+    return role is not None and Action(action) in ROLE_ACTIONS[role]
+
+
+def check(user: User | None, action: Action | str, investigation: Investigation) -> None:
+    """Raise 404 for a non-member and 403 for a member whose role does not allow `action`."""
+    role = role_in(user, investigation)
+    if role is None:
+        raise Http404("No such case file")
+    if Action(action) not in ROLE_ACTIONS[role]:
+        raise PermissionDenied(f"Your role ({role}) does not allow this ({action}).")
+
+
+def _parse_uuid(value: Any) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise Http404("No such case file") from exc
+
+
+def get_case_for(
+    user: User | None, public_id: UUID | str, action: Action | str = Action.VIEW
+) -> Investigation:
+    """Load a case file by public id for this user, or raise 404 (non-member) / 403 (role)."""
+    case = (
+        visible_investigations(user)
+        .select_related("created_by")
+        .filter(public_id=_parse_uuid(public_id))
+        .first()
+    )
+    if case is None:
+        raise Http404("No such case file")
+    case._role_user_id = user.pk  # type: ignore[union-attr, attr-defined]
+    check(user, action, case)
+    return case
+
+
+def scoped[M: CaseOwnedModel](user: User | None, queryset: QuerySet[M]) -> QuerySet[M]:
+    """Restrict any queryset of case-owned rows to the case files this user may see."""
+    return queryset.filter(investigation__in=visible_investigations(user).values("pk"))
+
+
+def get_case_object_for[M: CaseOwnedModel](
+    user: User | None,
+    queryset: QuerySet[M] | type[M],
+    *,
+    case: Investigation,
+    public_id: UUID | str,
+    action: Action | str = Action.VIEW,
+) -> M:
+    """Load a case-owned object that must belong to `case` (already loaded via get_case_for).
+
+    An object of another case file is a 404 even for a member of that other case file: URLs
+    are /cases/<case>/<thing>/<id>/ and both halves must agree.
+    """
+    check(user, action, case)
+    qs = queryset.objects.all() if isinstance(queryset, type) else queryset
+    try:
+        return qs.get(investigation=case, public_id=_parse_uuid(public_id))
+    except (qs.model.DoesNotExist, ValidationError) as exc:
+        raise Http404("No such object") from exc
+
+
+def require_staff(user: User | None) -> None:
+    """Shared reference data (imports, datasets) is managed by staff only."""
+    if not (_authenticated(user) and user.is_staff):
+        raise Http404("Not found")

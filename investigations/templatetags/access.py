@@ -1,0 +1,21 @@
+"""Template side of investigations/access.py: {% if case|can:"write" %} (a builtin tag library).
+
+The filter reads the role already loaded with the case, so templates never trigger queries.
+"""
+
+from django import template
+
+from investigations import access
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def can_do(context, action: str, investigation) -> bool:
+    return access.can(context["request"].user, action, investigation)
+
+
+@register.filter(name="role_allows")
+def role_allows(role: str | None, action: str) -> bool:
+    """{% if case.user_role|role_allows:"manage" %}: checks the role annotated by access.py."""
+    return role is not None and access.Action(action) in access.ROLE_ACTIONS[role]
