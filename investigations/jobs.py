@@ -1,0 +1,145 @@
+"""Job rows: work that must not be lost is a database row first, a Celery message second.
+
+A concrete job model subclasses JobModel and names its Celery task. The task claims the row
+with a conditional update (`job_claim`); attempts are counted at claim time, so a task that
+kills its worker (and is re-queued by reject_on_worker_lost) gives up after JOB_MAX_ATTEMPTS
+with a recorded reason instead of looping forever. The beat task `investigations.sweep_jobs`
+re-enqueues rows whose message was lost (broker outage, crash before enqueue).
+"""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class JobModel(models.Model):
+    """Status, attempts and failure reason of one piece of background work."""
+
+    # The Celery task that runs this job; it takes the row's primary key.
+    task_name: str = ""
+
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The Celery task id of the current claim: a redelivery of the same message (its worker
+    # died) may take the job over, a duplicate message may not.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+
+def job_models() -> list[type[JobModel]]:
+    return [m for m in apps.get_models() if issubclass(m, JobModel) and m.task_name]
+
+
+def job_enqueue(job: JobModel) -> None:
+    """Send the job's task once the surrounding transaction commits (never before)."""
+    from newsroom.celery import app
+
+    transaction.on_commit(partial(app.send_task, job.task_name, args=[job.pk]), robust=True)
+
+
+def job_claim[J: JobModel](model: type[J], pk: int, *, task_id: str) -> J | None:
+    """Move a job to running for this task, or return None if it is not ours to run.
+
+    Not ours: done, failed, gone, or running under another live message. A job already past
+    its attempt budget is marked failed here, with the reason.
+    """
+    max_attempts = settings.JOB_MAX_ATTEMPTS
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    runnable = Q(status=JobStatus.PENDING) | Q(status=JobStatus.RUNNING) & (
+        Q(claimed_by=task_id) | Q(started_at__lt=stale)
+    )
+    claimed = model.objects.filter(runnable, pk=pk, attempts__lt=max_attempts).update(
+        status=JobStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        claimed_by=task_id,
+        started_at=timezone.now(),
+        error="",
+    )
+    if claimed:
+        return model.objects.get(pk=pk)
+    gave_up = model.objects.filter(runnable, pk=pk, attempts__gte=max_attempts).update(
+        status=JobStatus.FAILED,
+        finished_at=timezone.now(),
+        error=(
+            f"Gave up after {max_attempts} attempts: the task did not finish "
+            "(worker lost, killed or timed out)."
+        ),
+    )
+    if gave_up:
+        logger.warning("%s %s gave up after %s attempts", model.__name__, pk, max_attempts)
+    return None
+
+
+def job_finish(job: JobModel, *, task_id: str) -> bool:
+    """Mark done if this task still holds the claim; False means another run took over."""
+    return bool(
+        type(job)
+        .objects.filter(pk=job.pk, status=JobStatus.RUNNING, claimed_by=task_id)
+        .update(status=JobStatus.DONE, finished_at=timezone.now(), error="")
+    )
+
+
+def job_fail(job: JobModel, *, task_id: str, reason: str) -> bool:
+    """Record a final failure with a reason a reporter can read."""
+    return bool(
+        type(job)
+        .objects.filter(pk=job.pk, status=JobStatus.RUNNING, claimed_by=task_id)
+        .update(status=JobStatus.FAILED, finished_at=timezone.now(), error=reason[:2000])
+    )
+
+
+def job_release_for_retry(job: JobModel, *, task_id: str, reason: str) -> bool:
+    """Hand the job back to pending before a retry, keeping the transient error visible."""
+    return bool(
+        type(job)
+        .objects.filter(pk=job.pk, status=JobStatus.RUNNING, claimed_by=task_id)
+        .update(status=JobStatus.PENDING, claimed_by="", error=reason[:2000])
+    )
+
+
+def jobs_sweep() -> int:
+    """Re-enqueue jobs whose message was lost; returns how many were sent again."""
+    from newsroom.celery import app
+
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    sent = 0
+    for model in job_models():
+        lost = model.objects.filter(
+            Q(status=JobStatus.PENDING, queued_at__lt=stale)
+            | Q(status=JobStatus.RUNNING, started_at__lt=stale, queued_at__lt=stale)
+        ).values_list("pk", flat=True)
+        for pk in lost.iterator(chunk_size=500):
+            # Bump queued_at so the next sweep does not send the same row again right away.
+            model.objects.filter(pk=pk).update(queued_at=timezone.now())
+            app.send_task(model.task_name, args=[pk])
+            sent += 1
+    if sent:
+        logger.info("sweep re-enqueued %s jobs", sent)
+    return sent
