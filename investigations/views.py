@@ -1,0 +1,188 @@
+"""Case-file pages. Each view: parse input, one access-checked loader, one service or selector."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import access, selectors, services
+from .access import Action
+from .errors import DomainError
+from .forms import AddMemberForm, ChangeRoleForm, InvestigationForm, InvestigationSettingsForm
+from .models import Investigation, Membership
+
+ACTIVITY_PAGE_SIZE = 25
+CASE_LIST_PAGE_SIZE = 25
+
+
+def _form_error(form, exc: DomainError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+@require_GET
+def investigation_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in Investigation.Status.values:
+        status = ""
+    query = request.GET.get("q", "").strip()
+    cases = selectors.investigation_list(user=request.user, status=status, query=query)
+    page = Paginator(cases, CASE_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "investigations/list.html"
+    if request.htmx and request.htmx.target == "case-list":
+        template += "#case-list"
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "status": status,
+            "query": query,
+            "statuses": Investigation.Status.choices,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def investigation_create(request: HttpRequest) -> HttpResponse:
+    form = InvestigationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.investigation_create(created_by=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Case file “{case.title}” created. You are its owner.")
+            return redirect("investigations:detail", case_id=case.public_id)
+    return render(request, "investigations/create.html", {"form": form})
+
+
+@require_GET
+def investigation_detail(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    members = selectors.membership_list(investigation=case)
+    recent = selectors.activity_list(investigation=case)[:8]
+    return render(
+        request,
+        "investigations/detail.html",
+        {
+            "case": case,
+            "members": members,
+            "recent": recent,
+            "tab": "overview",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def investigation_settings(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.MANAGE)
+    initial = {"title": case.title, "summary": case.summary, "status": case.status}
+    form = InvestigationSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.investigation_update(investigation=case, **form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Case file settings saved.")
+            return redirect("investigations:detail", case_id=case.public_id)
+    return render(
+        request,
+        "investigations/settings.html",
+        {
+            "case": case,
+            "form": form,
+            "tab": "settings",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def member_list(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    form = AddMemberForm(request.POST or None)
+    if request.method == "POST":
+        access.check(request.user, Action.MANAGE, case)
+        if form.is_valid():
+            try:
+                user = services.user_find(form.cleaned_data["user"])
+                services.investigation_add_member(
+                    investigation=case,
+                    user=user,
+                    role=form.cleaned_data["role"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, f"{user.get_username()} added.")
+                return redirect("investigations:members", case_id=case.public_id)
+    return render(
+        request,
+        "investigations/members.html",
+        {
+            "case": case,
+            "members": selectors.membership_list(investigation=case),
+            "form": form,
+            "roles": Membership._meta.get_field("role").choices,
+            "tab": "members",
+        },
+    )
+
+
+def _load_membership(request: HttpRequest, case_id, member_id) -> Membership:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    return access.get_case_object_for(
+        request.user,
+        Membership.objects.select_related("user", "investigation"),
+        case=case,
+        public_id=member_id,
+        action=Action.MANAGE,
+    )
+
+
+@require_POST
+def member_change_role(request: HttpRequest, case_id, member_id) -> HttpResponse:
+    membership = _load_membership(request, case_id, member_id)
+    form = ChangeRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid role.")
+    else:
+        try:
+            services.membership_change_role(membership=membership, role=form.cleaned_data["role"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, f"{membership.user.get_username()} is now {membership.get_role_display()}."
+            )
+    return redirect("investigations:members", case_id=case_id)
+
+
+@require_POST
+def member_remove(request: HttpRequest, case_id, member_id) -> HttpResponse:
+    membership = _load_membership(request, case_id, member_id)
+    name = membership.user.get_username()
+    try:
+        services.membership_remove(membership=membership)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{name} removed from the case file.")
+        if membership.user_id == request.user.pk:
+            return redirect("investigations:list")
+    return redirect("investigations:members", case_id=case_id)
+
+
+@require_GET
+def activity_feed(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    page = Paginator(selectors.activity_list(investigation=case), ACTIVITY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    template = "investigations/activity.html"
+    if request.htmx:
+        template += "#activity-page"
+    return render(request, template, {"case": case, "page": page, "tab": "activity"})

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from . import health, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("cases/", include("investigations.urls")),
+    path("search/", views.search, name="search"),
+    path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", login_not_required(RedirectView.as_view(url=static("favicon.svg")))),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    # User accounts only: case files are not registered in the admin, so no one reads a case
+    # file through it without being a member.
+    path("admin/", admin.site.urls),
+]
