@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class JobsAppConfig(AppConfig):
+    name = "tests.jobs_app"
+    label = "jobs_app"

@@ -1,0 +1,21 @@
+"""Test settings: the real settings plus a test-only job app and a private Celery queue.
+
+The queue name is per test run so a `make run` worker on the same Redis never takes a test's
+task; worker subprocesses started by tests inherit it through the environment.
+"""
+
+import os
+import uuid
+
+os.environ.setdefault("CELERY_QUEUE", f"casefile-test-{uuid.uuid4().hex[:10]}")
+os.environ.setdefault("JOB_STALE_AFTER_SECONDS", "3600")
+
+from newsroom.settings import *  # noqa: F403
+from newsroom.settings import INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobs_app"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+HEALTHZ_WORKER_TIMEOUT = 0.5
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = BASE_DIR / "var" / "test-static"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
