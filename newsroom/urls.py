@@ -1,9 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from . import health, views
 
@@ -12,7 +9,7 @@ urlpatterns = [
     path("cases/", include("investigations.urls")),
     path("search/", views.search, name="search"),
     path("healthz", health.healthz, name="healthz"),
-    path("favicon.ico", login_not_required(RedirectView.as_view(url=static("favicon.svg")))),
+    path("favicon.ico", views.favicon),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,8 +1,10 @@
 """Site-wide pages that span the apps: home and the search box."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from investigations import selectors as case_selectors
@@ -13,6 +15,13 @@ SEARCH_PAGE_SIZE = 20
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("investigations:list")
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request: the hashed name exists only after collectstatic in production.
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @require_GET
