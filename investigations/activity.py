@@ -125,6 +125,8 @@ def _on_save(sender: type, instance: models.Model, created: bool, raw: bool, **k
     if raw or not isinstance(instance, TrackedModel):
         return
     case_id = instance.activity_investigation_id
+    if case_id is None:  # shared reference data (datasets): imports record their own summary
+        return
     now = _values(instance)
     if created:
         changes = {
@@ -176,7 +178,7 @@ def _on_delete(sender: type, instance: models.Model, **kwargs) -> None:
     if not isinstance(instance, TrackedModel):
         return
     case_id = instance.activity_investigation_id
-    if case_id in _deleting_cases.get():
+    if case_id is None or case_id in _deleting_cases.get():
         return
     kept = {
         _label(f): {"from": _shown(instance, f, v)}
