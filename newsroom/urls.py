@@ -7,6 +7,8 @@ from . import health, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("cases/", include("investigations.urls")),
+    path("cases/<uuid:case_id>/", include("entities.urls")),
+    path("datasets/", include("entities.dataset_urls")),
     path("search/", views.search, name="search"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon),

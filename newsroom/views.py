@@ -1,12 +1,12 @@
 """Site-wide pages that span the apps: home and the search box."""
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
+from entities import selectors as entity_selectors
 from investigations import selectors as case_selectors
 
 SEARCH_PAGE_SIZE = 20
@@ -26,8 +26,10 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    """One search box for everything I may see. Today: my case files by title and summary."""
-    query = request.GET.get("q", "").strip()
-    cases = case_selectors.investigation_list(user=request.user, query=query) if query else None
-    page = Paginator(cases, SEARCH_PAGE_SIZE).get_page(request.GET.get("page")) if query else None
-    return render(request, "search.html", {"query": query, "page": page})
+    """One search box for everything I may see: entities by name (any spelling), case files."""
+    query = request.GET.get("q", "").strip()[:200]
+    if not query:
+        return render(request, "search.html", {"query": ""})
+    hits = entity_selectors.search_entities(user=request.user, query=query, limit=SEARCH_PAGE_SIZE)
+    cases = case_selectors.investigation_list(user=request.user, query=query)[:10]
+    return render(request, "search.html", {"query": query, "hits": hits, "cases": cases})

@@ -1,4 +1,4 @@
-"""Template side of investigations/access.py: {% if case|can:"write" %} (a builtin tag library).
+"""Template side of investigations/access.py (a builtin tag library), and activity values.
 
 The filter reads the role already loaded with the case, so templates never trigger queries.
 """
@@ -19,3 +19,15 @@ def can_do(context, action: str, investigation) -> bool:
 def role_allows(role: str | None, action: str) -> bool:
     """{% if case.user_role|role_allows:"manage" %}: checks the role annotated by access.py."""
     return role is not None and access.Action(action) in access.ROLE_ACTIONS[role]
+
+
+@register.filter(name="change_value")
+def change_value(value) -> str:
+    """An activity-log value for people: lists joined, nothing as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)

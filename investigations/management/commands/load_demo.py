@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from investigations import activity, services
+from investigations.demo import DEMO_STEPS
 from investigations.models import Investigation, Membership, Role
 
 DEMO_CASE_SLUG = "chips-via-almaty"
@@ -27,6 +28,11 @@ class Command(BaseCommand):
             users = self._users()
             with activity.acting_as(users["editor"]):
                 case = self._case(users)
+            with activity.acting_as(users["reporter"]):
+                for step in DEMO_STEPS:
+                    summary = step(case=case, users=users)
+                    if summary:
+                        self.stdout.write(summary)
         self.stdout.write(self.style.SUCCESS(f"Demo case file: {case.title} (slug {case.slug})"))
         self.stdout.write("Demo logins:")
         for username, _name, staff, password in DEMO_USERS:

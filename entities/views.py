@@ -1,0 +1,539 @@
+"""Entity, link and shipment pages of a case file, and the shared dataset pages.
+
+Case pages: one access loader (get_case_for), then selectors and services. Dataset pages are
+readable by every logged-in user; pinning into a case needs write access to that case.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from investigations import access
+from investigations.access import Action
+from investigations.errors import DomainError
+from investigations.models import Investigation
+
+from . import selectors, services
+from .codes import country_name
+from .forms import EntityFilterForm, EntityForm, LinkForm, ShipmentFilterForm, ShipmentForm
+from .models import LINK_ENDS, Dataset, Entity, Link, Pin, Shipment
+from .services import DuplicateIdentifier, Scope
+
+ENTITY_PAGE_SIZE = 50
+SHIPMENT_PAGE_SIZE = 100
+LOOKUP_LIMIT = 12
+
+
+def _form_error(form, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def entity_url(entity: Entity, case: Investigation | None, pinned: set[int]) -> str:
+    """Where to open an entity from a page: inside the case when it is part of it."""
+    if case is not None and (entity.investigation_id == case.pk or entity.pk in pinned):
+        return reverse(
+            "entities:detail", kwargs={"case_id": case.public_id, "entity_id": entity.public_id}
+        )
+    if entity.dataset_id is not None:
+        return reverse(
+            "datasets:entity",
+            kwargs={"dataset_id": entity.dataset.public_id, "entity_id": entity.public_id},
+        )
+    raise Http404  # a case entity seen from outside its case: never linked
+
+
+def _pinned_ids(case: Investigation) -> set[int]:
+    return set(Pin.objects.filter(investigation=case).values_list("entity_id", flat=True))
+
+
+# --- Case: entities -------------------------------------------------------------------------
+
+
+@require_GET
+def entity_list(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    form = EntityFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.case_entities(
+        case=case,
+        schema=filters.get("schema", ""),
+        country=filters.get("country", ""),
+        query=filters.get("q", ""),
+        sort=filters.get("sort") or "name",
+    )
+    page = Paginator(qs, ENTITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    template = "entities/list.html"
+    if request.htmx and request.htmx.target == "entity-list":
+        template += "#entity-list"
+    return render(
+        request,
+        template,
+        {
+            "case": case,
+            "page": page,
+            "form": form,
+            "tab": "entities",
+            "extra_query": query.urlencode(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def entity_create(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    form = EntityForm(request.POST or None, initial={"schema": request.GET.get("schema")})
+    existing = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            entity = services.entity_create(
+                scope=Scope(investigation=case), created_by=request.user, **form.cleaned_data
+            )
+        except DuplicateIdentifier as exc:
+            _form_error(form, exc)
+            existing = exc.existing
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"{entity.get_schema_display()} “{entity.name}” added.")
+            return redirect("entities:detail", case_id=case.public_id, entity_id=entity.public_id)
+    return render(
+        request,
+        "entities/form.html",
+        {
+            "case": case,
+            "form": form,
+            "tab": "entities",
+            "existing": existing,
+            "existing_url": entity_url(existing, case, _pinned_ids(case)) if existing else None,
+        },
+    )
+
+
+def _entity_page_context(entity: Entity, case: Investigation | None) -> dict:
+    pinned = _pinned_ids(case) if case else set()
+    links = selectors.entity_links(entity=entity, case=case)
+
+    def rows(link_list, outgoing: bool):
+        result = []
+        for link in link_list:
+            other = link.target if outgoing else link.source
+            ends = LINK_ENDS[link.kind]
+            result.append(
+                {
+                    "link": link,
+                    "other": other,
+                    "other_url": entity_url(other, case, pinned),
+                    "other_role": ends[3] if outgoing else ends[2],
+                    "can_delete": case is not None and link.investigation_id == case.pk,
+                }
+            )
+        return result
+
+    totals = selectors.entity_shipment_totals(entity=entity, case=case)
+    return {
+        "entity": entity,
+        "links_out": rows(links.outgoing, True),
+        "links_in": rows(links.incoming, False),
+        "link_count": len(links.outgoing) + len(links.incoming),
+        "totals": totals,
+        "recent_shipments": selectors.entity_recent_shipments(entity=entity, case=case),
+        "countries": [(c, country_name(c)) for c in entity.countries],
+        "nationality": [(c, country_name(c)) for c in entity.nationality],
+    }
+
+
+@require_GET
+def entity_detail(request: HttpRequest, case_id, entity_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    entity = selectors.entity_in_case(case=case, public_id=entity_id)
+    context = _entity_page_context(entity, case)
+    duplicates = selectors.possible_duplicates(entity=entity)
+    return render(
+        request,
+        "entities/detail.html",
+        {
+            **context,
+            "case": case,
+            "tab": "entities",
+            "duplicates": duplicates,
+            "activity": selectors.entity_activity(entity=entity),
+            "link_form": LinkForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def entity_edit(request: HttpRequest, case_id, entity_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    entity = selectors.entity_in_case(case=case, public_id=entity_id)
+    if entity.investigation_id != case.pk:
+        raise DomainError("This entity belongs to a shared dataset: it is read-only here.")
+    form = EntityForm(request.POST or None, initial=EntityForm.initial_for(entity))
+    existing = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.entity_update(entity=entity, **form.cleaned_data)
+        except DuplicateIdentifier as exc:
+            _form_error(form, exc)
+            existing = exc.existing
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("entities:detail", case_id=case.public_id, entity_id=entity.public_id)
+    return render(
+        request,
+        "entities/form.html",
+        {
+            "case": case,
+            "form": form,
+            "entity": entity,
+            "tab": "entities",
+            "existing": existing,
+            "existing_url": entity_url(existing, case, _pinned_ids(case)) if existing else None,
+        },
+    )
+
+
+@require_POST
+def entity_delete(request: HttpRequest, case_id, entity_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    entity = selectors.entity_in_case(case=case, public_id=entity_id)
+    if entity.investigation_id != case.pk:
+        raise DomainError("This entity belongs to a shared dataset: unpin it instead.")
+    try:
+        services.entity_delete(entity=entity)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("entities:detail", case_id=case.public_id, entity_id=entity.public_id)
+    messages.success(request, f"“{entity.name}” deleted.")
+    return redirect("entities:list", case_id=case.public_id)
+
+
+@require_POST
+def entity_merge(request: HttpRequest, case_id, entity_id) -> HttpResponse:
+    """Merge another entity of this case (POST other=<public id>) into this one."""
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    survivor = selectors.entity_in_case(case=case, public_id=entity_id)
+    try:
+        other = selectors.entity_in_case(case=case, public_id=request.POST.get("other", ""))
+    except Http404:
+        messages.error(request, "Choose an entity of this case file to merge into this one.")
+        return redirect("entities:detail", case_id=case.public_id, entity_id=survivor.public_id)
+    try:
+        services.entity_merge(survivor=survivor, duplicate=other, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{other.name}” merged into “{survivor.name}”.")
+    return redirect("entities:detail", case_id=case.public_id, entity_id=survivor.public_id)
+
+
+@require_POST
+def entity_unpin(request: HttpRequest, case_id, entity_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    entity = selectors.entity_in_case(case=case, public_id=entity_id)
+    try:
+        services.unpin_entity(investigation=case, entity=entity)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("entities:detail", case_id=case.public_id, entity_id=entity.public_id)
+    messages.success(request, f"“{entity.name}” unpinned from this case file.")
+    return redirect("entities:list", case_id=case.public_id)
+
+
+@require_GET
+def entity_lookup(request: HttpRequest, case_id) -> HttpResponse:
+    """htmx: candidates for a party field (this case's entities first, then datasets)."""
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    query = request.GET.get("q", "").strip()
+    field = request.GET.get("field", "other")
+    if field not in {"other", "exporter", "importer", "party"}:
+        field = "other"
+    chosen = request.GET.get("choose")
+    if chosen:  # a candidate was picked: the hidden input and its label replace the box
+        return render(
+            request,
+            "entities/_lookup.html#chosen",
+            {
+                "chosen": _visible_party(request, case, access._parse_uuid(chosen)),
+                "field": field,
+            },
+        )
+    exclude = request.GET.get("exclude", "")
+    hits = []
+    if len(query) >= 2:
+        pinned = _pinned_ids(case)
+        for hit in selectors.search_entities(
+            user=request.user, query=query, limit=LOOKUP_LIMIT * 2
+        ):
+            entity = hit.entity
+            if str(entity.public_id) == exclude:
+                continue
+            if entity.investigation_id not in (None, case.pk):
+                continue  # another case file of mine: not linkable from here
+            hits.append(
+                {
+                    "entity": entity,
+                    "in_case": entity.investigation_id == case.pk or entity.pk in pinned,
+                    "matched": hit.matched_name,
+                }
+            )
+        hits.sort(key=lambda h: not h["in_case"])
+    return render(
+        request,
+        "entities/_lookup.html",
+        {
+            "hits": hits[:LOOKUP_LIMIT],
+            "field": field,
+            "query": query,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def link_create(request: HttpRequest, case_id, entity_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    entity = selectors.entity_in_case(case=case, public_id=entity_id)
+    form = LinkForm(request.POST or None)
+    other = None
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        other = _visible_party(request, case, data.pop("other"))
+        outgoing = data.pop("direction") == "out"
+        source, target = (entity, other) if outgoing else (other, entity)
+        try:
+            services.link_create(
+                scope=Scope(investigation=case),
+                source=source,
+                target=target,
+                created_by=request.user,
+                **data,
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Link added.")
+            return redirect("entities:detail", case_id=case.public_id, entity_id=entity.public_id)
+    return render(
+        request,
+        "entities/link_form.html",
+        {
+            "case": case,
+            "entity": entity,
+            "form": form,
+            "tab": "entities",
+            "other": other,
+        },
+        status=200,
+    )
+
+
+def _visible_party(request: HttpRequest, case: Investigation, public_id) -> Entity:
+    """A party for a link or shipment: an entity of this case, or any dataset entity."""
+    entity = (
+        Entity.objects.select_related("dataset")
+        .filter(public_id=public_id)
+        .filter(Q(investigation=case) | Q(dataset__isnull=False))
+        .first()
+    )
+    if entity is None:
+        raise Http404("No such entity")
+    return entity
+
+
+@require_POST
+def link_delete(request: HttpRequest, case_id, link_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    link = access.get_case_object_for(
+        request.user,
+        Link.objects.select_related("source"),
+        case=case,
+        public_id=link_id,
+        action=Action.WRITE,
+    )
+    services.link_delete(link=link)
+    messages.success(request, "Link removed.")
+    back = request.POST.get("back", "")
+    if back.startswith(f"/cases/{case.public_id}/"):
+        return redirect(back)
+    return redirect("entities:list", case_id=case.public_id)
+
+
+# --- Case: shipments ------------------------------------------------------------------------
+
+
+def _shipment_table(request: HttpRequest, *, case=None, dataset=None) -> dict:
+    form = ShipmentFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.shipments(
+        case=case,
+        dataset=dataset,
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+        hs_prefix=filters.get("hs", ""),
+        country=filters.get("country", ""),
+        party=filters.get("party") or "",
+    )
+    page = Paginator(qs, SHIPMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    party = None
+    if filters.get("party"):
+        party = Entity.objects.filter(public_id=filters["party"]).only("name").first()
+    return {
+        "form": form,
+        "page": page,
+        "totals": selectors.shipment_totals(qs),
+        "extra_query": query.urlencode(),
+        "party": party,
+    }
+
+
+@require_GET
+def shipment_list(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    context = _shipment_table(request, case=case)
+    template = "entities/shipments.html"
+    if request.htmx and request.htmx.target == "shipment-table":
+        template += "#shipment-table"
+    return render(request, template, {**context, "case": case, "tab": "shipments"})
+
+
+@require_http_methods(["GET", "POST"])
+def shipment_create(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    form = ShipmentForm(request.POST or None)
+    parties = {}
+    if request.method == "POST":
+        for field in ("exporter", "importer"):
+            value = request.POST.get(field)
+            if value:
+                parties[field] = _visible_party(request, case, value)
+        if form.is_valid():
+            data = {**form.cleaned_data, **parties}
+            data.setdefault("exporter", None)
+            data.setdefault("importer", None)
+            try:
+                services.shipment_create(
+                    scope=Scope(investigation=case), created_by=request.user, **data
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, "Shipment recorded.")
+                return redirect("entities:shipments", case_id=case.public_id)
+    return render(
+        request,
+        "entities/shipment_form.html",
+        {
+            "case": case,
+            "form": form,
+            "tab": "shipments",
+            "parties": parties,
+        },
+    )
+
+
+@require_POST
+def shipment_delete(request: HttpRequest, case_id, shipment_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    shipment = access.get_case_object_for(
+        request.user, Shipment, case=case, public_id=shipment_id, action=Action.WRITE
+    )
+    services.shipment_delete(shipment=shipment)
+    messages.success(request, "Shipment deleted.")
+    return redirect("entities:shipments", case_id=case.public_id)
+
+
+@require_GET
+def case_export_ftm(request: HttpRequest, case_id) -> StreamingHttpResponse:
+    """The case's entities, links and shipments as FtM JSON lines (a download)."""
+    from . import ftm  # followthemoney loads its whole model: only when someone exports
+
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    response = StreamingHttpResponse(
+        (line + "\n" for line in ftm.export_case_lines(case)),
+        content_type="application/x-ndjson; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{case.slug}.ftm.json"'
+    return response
+
+
+# --- Datasets (shared, read-only for reporters) ---------------------------------------------
+
+
+@require_GET
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "entities/datasets.html", {"datasets": selectors.datasets()})
+
+
+def _dataset(dataset_id) -> Dataset:
+    return get_object_or_404(Dataset, public_id=access._parse_uuid(dataset_id))
+
+
+@require_GET
+def dataset_detail(request: HttpRequest, dataset_id) -> HttpResponse:
+    dataset = _dataset(dataset_id)
+    form = EntityFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.dataset_entities(
+        dataset=dataset, schema=filters.get("schema", ""), query=filters.get("q", "")
+    )
+    page = Paginator(qs, ENTITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    template = "entities/dataset.html"
+    if request.htmx and request.htmx.target == "entity-list":
+        template += "#entity-list"
+    return render(
+        request,
+        template,
+        {"dataset": dataset, "page": page, "form": form, "extra_query": query.urlencode()},
+    )
+
+
+@require_GET
+def dataset_entity(request: HttpRequest, dataset_id, entity_id) -> HttpResponse:
+    dataset = _dataset(dataset_id)
+    entity = selectors.entity_in_dataset(dataset=dataset, public_id=entity_id)
+    writable = [
+        c
+        for c in access.visible_investigations(request.user).order_by("title")
+        if access.can(request.user, Action.WRITE, c)
+    ]
+    return render(
+        request,
+        "entities/dataset_entity.html",
+        {
+            **_entity_page_context(entity, None),
+            "dataset": dataset,
+            "writable_cases": writable,
+        },
+    )
+
+
+@require_POST
+def dataset_entity_pin(request: HttpRequest, dataset_id, entity_id) -> HttpResponse:
+    dataset = _dataset(dataset_id)
+    entity = selectors.entity_in_dataset(dataset=dataset, public_id=entity_id)
+    case = access.get_case_for(request.user, request.POST.get("case", ""), Action.WRITE)
+    services.pin_entity(investigation=case, entity=entity, actor=request.user)
+    messages.success(request, f"“{entity.name}” pinned into “{case.title}”.")
+    return redirect("entities:detail", case_id=case.public_id, entity_id=entity.public_id)
+
+
+@require_GET
+def dataset_shipments(request: HttpRequest, dataset_id) -> HttpResponse:
+    dataset = _dataset(dataset_id)
+    context = _shipment_table(request, dataset=dataset)
+    template = "entities/dataset_shipments.html"
+    if request.htmx and request.htmx.target == "shipment-table":
+        template += "#shipment-table"
+    return render(request, template, {**context, "dataset": dataset})
