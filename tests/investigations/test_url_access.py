@@ -1,10 +1,13 @@
 """The locked door, for every URL: walks the resolver so a new view is covered automatically.
 
-Every pattern that takes an object id is case-scoped: it must answer a logged-in non-member with
-404 (never 403, never data) and an anonymous visitor with a redirect to the login page. A
-pattern with an id this file does not know how to build fails loudly: add it to OBJECT_IDS.
+Every pattern with a <case_id> is case-scoped: it must answer a logged-in non-member with 404
+(never 403, never data) and an anonymous visitor with a redirect to the login page. Patterns
+with a <dataset_id> are shared reference data: any logged-in user reads them, anonymous users
+are sent to log in, and a case entity's id never opens through them. A pattern with an id this
+file does not know how to build fails loudly: add it to OBJECT_IDS or SHARED_IDS.
 """
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,6 +15,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from entities.models import Dataset, Entity, Link, LinkKind, Shipment
+from entities.services import Scope, entity_create, link_create, shipment_create
 from investigations.models import Membership
 from tests.factories import UserFactory, make_case
 
@@ -26,12 +31,21 @@ class World:
     charlie: object  # outsider: owns `other_case`, never a member of `case`
     case: object
     other_case: object
+    dataset: object
 
 
 # How to build each URL keyword from the world: (object in alice's case, object in charlie's).
 OBJECT_IDS: dict[str, Callable[[World], uuid.UUID]] = {
     "case_id": lambda w: w.case.public_id,
     "member_id": lambda w: Membership.objects.get(investigation=w.case, user=w.bob).public_id,
+    "entity_id": lambda w: Entity.objects.get(investigation=w.case, name="Aspan Arba").public_id,
+    "link_id": lambda w: Link.objects.get(investigation=w.case).public_id,
+    "shipment_id": lambda w: Shipment.objects.get(investigation=w.case).public_id,
+}
+# Shared (dataset) routes: how to build their ids.
+SHARED_IDS: dict[str, Callable[[World], uuid.UUID]] = {
+    "dataset_id": lambda w: w.dataset.public_id,
+    "entity_id": lambda w: Entity.objects.get(dataset=w.dataset).public_id,
 }
 
 
@@ -46,24 +60,38 @@ def _walk(resolvers, prefix: str = "", namespace: str = "") -> Iterator[tuple[st
             yield prefix + str(entry.pattern), entry
 
 
+KWARG = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
+
+
+def _patterns_with_ids() -> list[tuple[str, URLPattern]]:
+    return [(route, p) for route, p in _walk(get_resolver().url_patterns) if "<" in route]
+
+
 def _scoped_patterns() -> list[tuple[str, URLPattern]]:
-    return [
-        (route, p)
-        for route, p in _walk(get_resolver().url_patterns)
-        if p.pattern.converters or "<" in route
-    ]
+    return [(r, p) for r, p in _patterns_with_ids() if "<uuid:case_id>" in r]
 
 
-def _fill(route: str, pattern: URLPattern, world: World) -> str:
-    import re
+def _shared_patterns() -> list[tuple[str, URLPattern]]:
+    return [(r, p) for r, p in _patterns_with_ids() if "<uuid:dataset_id>" in r]
 
+
+def _fill(route: str, world: World, ids: dict) -> str:
     def build(match: re.Match) -> str:
         name = match.group("name")
-        if name not in OBJECT_IDS:
-            pytest.fail(f"{route}: no way to build <{name}>; add it to OBJECT_IDS in {__file__}")
-        return str(OBJECT_IDS[name](world))
+        if name not in ids:
+            pytest.fail(f"{route}: no way to build <{name}>; add it to {__file__}")
+        return str(ids[name](world))
 
-    return "/" + re.sub(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>", build, route)
+    return "/" + KWARG.sub(build, route)
+
+
+def test_every_pattern_with_an_id_is_classified():
+    unclassified = [
+        r
+        for r, _ in _patterns_with_ids()
+        if "<uuid:case_id>" not in r and "<uuid:dataset_id>" not in r
+    ]
+    assert unclassified == [], "case-scoped (<case_id>) or shared (<dataset_id>)? Say which."
 
 
 @pytest.fixture
@@ -71,12 +99,21 @@ def world(db):
     alice = UserFactory(username="alice")
     bob = UserFactory(username="bob")
     charlie = UserFactory(username="charlie")
+    case = make_case(owner=alice, members={bob: "reporter"})
+    scope = Scope(investigation=case)
+    company = entity_create(scope=scope, name="Aspan Arba", created_by=alice)
+    person = entity_create(scope=scope, name="Erlan Example", schema="Person", created_by=alice)
+    link_create(scope=scope, kind=LinkKind.DIRECTORSHIP, source=person, target=company)
+    shipment_create(scope=scope, date="2022-05-01", hs_code="8542", importer=company)
+    dataset = Dataset.objects.create(name="KZ customs")
+    entity_create(scope=Scope(dataset=dataset), name="Sky Mechanics")
     return World(
         alice=alice,
         bob=bob,
         charlie=charlie,
-        case=make_case(owner=alice, members={bob: "reporter"}),
+        case=case,
         other_case=make_case(owner=charlie, title="Charlie's own case"),
+        dataset=dataset,
     )
 
 
@@ -88,13 +125,8 @@ def test_resolver_finds_case_scoped_patterns():
 
 @pytest.mark.parametrize(("route", "pattern"), _scoped_patterns(), ids=lambda v: str(v))
 def test_non_member_gets_404_and_anonymous_gets_login(route, pattern, world, client):
-    url = _fill(route, pattern, world)
+    url = _fill(route, world, OBJECT_IDS)
     missing_url = url.replace(str(world.case.public_id), str(uuid.uuid4()))
-
-    # The URL is real: the owner gets something other than 404 by GET or POST.
-    client.force_login(world.alice)
-    owner_statuses = {m: getattr(client, m)(url).status_code for m in ("get", "post")}
-    assert set(owner_statuses.values()) - {404, 405}, f"{url} is not a live URL for its owner"
 
     client.force_login(world.charlie)
     answered_404 = False
@@ -109,7 +141,7 @@ def test_non_member_gets_404_and_anonymous_gets_login(route, pattern, world, cli
     assert answered_404
 
     # The outsider's own case id with alice's object ids: both halves of the URL must agree.
-    if str(world.case.public_id) in url and url.count("/") > 4:
+    if len(KWARG.findall(route)) > 1:
         crossed = url.replace(str(world.case.public_id), str(world.other_case.public_id))
         for method in ("get", "post"):
             assert getattr(client, method)(crossed).status_code in (404, 405)
@@ -121,3 +153,28 @@ def test_non_member_gets_404_and_anonymous_gets_login(route, pattern, world, cli
             continue
         assert response.status_code == 302, f"{method.upper()} {url} anonymously"
         assert response["Location"].startswith("/accounts/login/")
+
+    # Last (a POST may delete the object): the URL is real, its owner gets no 404 by GET or POST.
+    client.force_login(world.alice)
+    owner_statuses = {m: getattr(client, m)(url).status_code for m in ("get", "post")}
+    assert set(owner_statuses.values()) - {404, 405}, f"{url} is not a live URL for its owner"
+
+
+@pytest.mark.parametrize(("route", "pattern"), _shared_patterns(), ids=lambda v: str(v))
+def test_shared_routes_need_login_and_never_open_case_entities(route, pattern, world, client):
+    url = _fill(route, world, SHARED_IDS)
+    client.force_login(world.charlie)
+    assert client.get(url).status_code in (200, 405)
+    if "<uuid:entity_id>" in route:
+        case_entity = str(OBJECT_IDS["entity_id"](world))
+        dataset_entity = str(SHARED_IDS["entity_id"](world))
+        client.force_login(world.alice)  # even a member of that case: not through this door
+        for method in ("get", "post"):
+            crossed = url.replace(dataset_entity, case_entity)
+            assert getattr(client, method)(crossed).status_code in (404, 405)
+    client.logout()
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        if response.status_code != 405:
+            assert response.status_code == 302
+            assert response["Location"].startswith("/accounts/login/")
