@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.http import HttpRequest, HttpResponse
@@ -109,6 +110,10 @@ def record(
 ) -> ActivityEntry:
     """Write one activity entry; services call this directly for bulk operations."""
     actor = actor or current_actor()
+    try:
+        label = str(obj)
+    except ObjectDoesNotExist:  # a cascade already removed what its name refers to
+        label = f"{obj._meta.verbose_name} {obj.pk}"
     return ActivityEntry.objects.create(
         investigation_id=investigation_id,
         actor=actor,
@@ -116,7 +121,7 @@ def record(
         action=action,
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
         object_id=str(obj.pk),
-        object_repr=str(obj)[:300],
+        object_repr=label[:300],
         changes=changes or {},
     )
 

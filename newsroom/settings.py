@@ -134,6 +134,47 @@ STORAGES = {
     },
 }
 
+# S3-compatible object storage for evidence when S3_BUCKET is set (pip install casefile[s3]).
+S3_BUCKET = env.str("S3_BUCKET", default="")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
+# --- Evidence -------------------------------------------------------------------------------
+# Uploads stream to a temporary file, hashed as they arrive and stopped at the limit.
+FILE_UPLOAD_HANDLERS = ["evidence.uploads.HashingLimitedUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=100 * 1024 * 1024)
+# Server-side fetches (snapshots, registries) refuse private and special addresses; these
+# networks are allowed anyway (comma-separated CIDRs), for tests and intranets.
+FETCH_ALLOW_NETWORKS = env.list("FETCH_ALLOW_NETWORKS", default=[])
+FETCH_USER_AGENT = env.str(
+    "FETCH_USER_AGENT", default="Casefile/0.1 (evidence capture for an investigative newsroom)"
+)
+SNAPSHOT_MAX_BYTES = env.int("SNAPSHOT_MAX_BYTES", default=50 * 1024 * 1024)
+SNAPSHOT_MAX_REDIRECTS = env.int("SNAPSHOT_MAX_REDIRECTS", default=10)
+SNAPSHOT_CONNECT_TIMEOUT = env.float("SNAPSHOT_CONNECT_TIMEOUT", default=10.0)
+SNAPSHOT_READ_TIMEOUT = env.float("SNAPSHOT_READ_TIMEOUT", default=30.0)
+SNAPSHOT_TOTAL_TIMEOUT = env.float("SNAPSHOT_TOTAL_TIMEOUT", default=120.0)
+SNAPSHOT_SCREENSHOTS = env.bool("SNAPSHOT_SCREENSHOTS", default=True)
+# RFC 3161 time-stamping authority for WARC hashes (empty: no timestamps).
+TSA_URL = env.str("TSA_URL", default="")
+# Serve evidence downloads from another origin (e.g. https://evidence.example.org), through
+# short-lived signed links, so uploaded content never runs on the app's origin.
+EVIDENCE_DOWNLOAD_ORIGIN = env.str("EVIDENCE_DOWNLOAD_ORIGIN", default="").rstrip("/")
+EVIDENCE_LINK_MAX_AGE = env.int("EVIDENCE_LINK_MAX_AGE", default=600)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -167,6 +208,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "investigations.sweep_jobs", "schedule": 60.0},
+    "watched-pages": {"task": "evidence.enqueue_due_watches", "schedule": 300.0},
 }
 # A job row is re-enqueued by the sweeper when it has been pending or running this long.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=LONGEST_TASK_SECONDS + 60)

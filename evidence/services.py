@@ -1,0 +1,518 @@
+"""Writes for evidence: documents, snapshots, watches, citations. Tasks call these too."""
+
+import datetime
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Left
+from django.utils import timezone
+
+from entities.models import Entity, Link, Shipment
+from investigations import jobs
+from investigations.errors import DomainError
+from investigations.models import Investigation
+
+from . import storage
+from .detect import detect_file
+from .extract import PAGE_BREAK, extract_text
+from .models import Citation, Document, DocumentPage, Snapshot, Watch
+
+logger = logging.getLogger(__name__)
+
+# Unpaginated text is indexed in chunks of this many characters ("pages" for search hits).
+TEXT_CHUNK = 20_000
+# Characters of a snapshot's text that go into its full-text vector.
+SNAPSHOT_VECTOR_CHARS = 200_000
+
+
+# --- Documents ------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadResult:
+    document: Document
+    created: bool
+
+
+def document_upload(
+    *,
+    investigation: Investigation,
+    uploaded: UploadedFile,
+    title: str = "",
+    document_date: datetime.date | None = None,
+    actor=None,
+) -> UploadResult:
+    """Store an uploaded file once per case (by SHA-256) and queue its text extraction."""
+    sha256 = getattr(uploaded, "sha256", None)
+    if sha256 is None:
+        raise ValueError("uploads must come through evidence.uploads.HashingLimitedUploadHandler")
+    if uploaded.size == 0:
+        raise DomainError(
+            f"“{uploaded.name}” is empty (0 bytes): there is nothing to store.", field="file"
+        )
+    existing = Document.objects.filter(investigation=investigation, sha256=sha256).first()
+    if existing is not None:
+        return UploadResult(existing, created=False)
+    detected = detect_file(uploaded.temporary_file_path(), filename=uploaded.name)
+    name = storage.store(f"documents/{investigation.public_id}/{sha256}", uploaded)
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                investigation=investigation,
+                title=(title or uploaded.name)[:300],
+                original_name=uploaded.name[:300],
+                file=name,
+                sha256=sha256,
+                size=uploaded.size,
+                mime=detected.mime,
+                kind=detected.kind,
+                type_label=detected.label[:200],
+                document_date=document_date,
+                uploaded_by=actor,
+            )
+            jobs.job_enqueue(document)
+    except IntegrityError:
+        # The same file was uploaded concurrently and won: keep the one row and its bytes.
+        existing = Document.objects.filter(investigation=investigation, sha256=sha256).first()
+        if existing is None:
+            raise
+        return UploadResult(existing, created=False)
+    except Exception:
+        if not Document.objects.filter(file=name).exists():
+            storage.delete(name)  # nothing half-stored
+        raise
+    return UploadResult(document, created=True)
+
+
+def _pages(text: str, page_count: int | None, kind: str) -> list[str]:
+    if kind == "pdf" and page_count:
+        return text.split(PAGE_BREAK)
+    return [text[i : i + TEXT_CHUNK] for i in range(0, len(text), TEXT_CHUNK)] or [""]
+
+
+def document_extract(*, document: Document) -> Document:
+    """Extract text and page count, and index the pages for full-text search."""
+    with storage.local_path(document.file) as path:
+        from .detect import DetectedType
+
+        detected = DetectedType(mime=document.mime, kind=document.kind, label=document.type_label)
+        result = extract_text(path, detected)
+    pages = _pages(result.text, result.page_count, document.kind)
+    with transaction.atomic():
+        DocumentPage.objects.filter(document=document).delete()
+        DocumentPage.objects.bulk_create(
+            [
+                DocumentPage(
+                    document=document,
+                    investigation_id=document.investigation_id,
+                    number=n,
+                    text=text,
+                )
+                for n, text in enumerate(pages, start=1)
+                if text.strip()
+            ]
+        )
+        DocumentPage.objects.filter(document=document).update(
+            search_vector=SearchVector("text", config="simple")
+        )
+        Document.objects.filter(pk=document.pk).update(
+            page_count=result.page_count,
+            extract_error=(result.error or "")[:500],
+            text_truncated=result.truncated,
+        )
+    document.refresh_from_db()
+    return document
+
+
+@transaction.atomic
+def document_delete(*, document: Document) -> None:
+    """Delete a document (owners only; the view checks). Its name and hash stay in the log."""
+    name = document.file
+    document.delete()
+    if not Document.objects.filter(file=name).exists():
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+# --- Snapshots ------------------------------------------------------------------------------
+
+
+def snapshot_request(
+    *,
+    investigation: Investigation,
+    url: str,
+    entity: Entity | None = None,
+    actor=None,
+    watch: Watch | None = None,
+) -> Snapshot:
+    """Record a capture request (pending) and enqueue it after commit.
+
+    A URL the SSRF guard refuses is recorded as a failed snapshot with the reason, never
+    fetched.
+    """
+    from .ssrf import Refused, check_url
+
+    url = (url or "").strip()
+    if not url:
+        raise DomainError("Give the address of the page to capture.", field="url")
+    if entity is not None and entity.investigation_id not in (None, investigation.pk):
+        raise DomainError("That entity is not part of this case file.", field="entity")
+    try:
+        normalised = check_url(url)
+    except Refused as exc:
+        return Snapshot.objects.create(
+            investigation=investigation,
+            url=url[:2000],
+            entity=entity,
+            requested_by=actor,
+            watch=watch,
+            status=jobs.JobStatus.FAILED,
+            error=exc.reason,
+            finished_at=timezone.now(),
+        )
+    with transaction.atomic():
+        snapshot = Snapshot.objects.create(
+            investigation=investigation,
+            url=normalised[:2000],
+            entity=entity,
+            requested_by=actor,
+            watch=watch,
+        )
+        jobs.job_enqueue(snapshot)
+    return snapshot
+
+
+@transaction.atomic
+def snapshot_delete(*, snapshot: Snapshot) -> None:
+    names = [snapshot.warc_file, snapshot.screenshot_file]
+    snapshot.delete()
+    transaction.on_commit(lambda: [storage.delete(n) for n in names if n])
+
+
+def snapshot_vector_update(snapshot: Snapshot) -> None:
+    Snapshot.objects.filter(pk=snapshot.pk).update(
+        search_vector=SearchVector(Value(snapshot.title), config="simple", weight="A")
+        + SearchVector(Left("text", SNAPSHOT_VECTOR_CHARS), config="simple", weight="B")
+    )
+
+
+# --- Watches --------------------------------------------------------------------------------
+
+FREQUENCIES = {Watch.Frequency.DAILY: timedelta(days=1), Watch.Frequency.WEEKLY: timedelta(days=7)}
+
+
+def watch_create(
+    *,
+    investigation: Investigation,
+    url: str,
+    frequency: str,
+    entity: Entity | None = None,
+    actor=None,
+) -> Watch:
+    """Watch a page: it is captured now and again on schedule; changes become snapshots."""
+    from .ssrf import Refused, check_url
+
+    if frequency not in FREQUENCIES:
+        raise DomainError("Choose daily or weekly.", field="frequency")
+    try:
+        url = check_url((url or "").strip())
+    except Refused as exc:
+        raise DomainError(f"This address cannot be watched: {exc.reason}", field="url") from exc
+    if Watch.objects.filter(investigation=investigation, url=url).exists():
+        raise DomainError("This page is watched already in this case file.", field="url")
+    with transaction.atomic():
+        watch = Watch.objects.create(
+            investigation=investigation,
+            url=url,
+            frequency=frequency,
+            entity=entity,
+            created_by=actor,
+            next_check_at=timezone.now(),
+        )
+        jobs.job_enqueue(watch)
+    return watch
+
+
+@transaction.atomic
+def watch_stop(*, watch: Watch) -> Watch:
+    watch.active = False
+    watch.save()
+    return watch
+
+
+def watches_enqueue_due(*, now: datetime.datetime | None = None) -> int:
+    """Beat: mark due watches pending and enqueue them (the row is the job)."""
+    now = now or timezone.now()
+    due = list(
+        Watch.objects.filter(active=True, next_check_at__lte=now)
+        .exclude(status=jobs.JobStatus.RUNNING)
+        .values_list("pk", flat=True)[:500]
+    )
+    for pk in due:
+        with transaction.atomic():
+            updated = (
+                Watch.objects.filter(pk=pk, active=True)
+                .exclude(status=jobs.JobStatus.RUNNING)
+                .update(
+                    status=jobs.JobStatus.PENDING,
+                    attempts=0,
+                    claimed_by="",
+                    queued_at=now,
+                    next_check_at=now + timedelta(hours=1),
+                )
+            )
+            if updated:
+                jobs.job_enqueue(Watch(pk=pk))
+    return len(due)
+
+
+# --- Citations ------------------------------------------------------------------------------
+
+CLAIM_FIELDS = ("entity", "link", "shipment")
+
+
+def citation_create(
+    *,
+    investigation: Investigation,
+    claim: Entity | Link | Shipment,
+    document: Document | None = None,
+    snapshot: Snapshot | None = None,
+    page: int | None = None,
+    quote: str = "",
+    note: str = "",
+    actor=None,
+) -> Citation:
+    """Cite a document (page, quote) or a snapshot for an entity, a link or a shipment."""
+    if (document is None) == (snapshot is None):
+        raise DomainError("Cite one document or one snapshot.")
+    evidence = document or snapshot
+    if evidence.investigation_id != investigation.pk:
+        raise DomainError("That evidence belongs to another case file.")
+    if isinstance(claim, Entity):
+        visible = claim.investigation_id == investigation.pk or (
+            claim.dataset_id is not None and claim.pins.filter(investigation=investigation).exists()
+        )
+    else:
+        visible = claim.investigation_id == investigation.pk
+    if not visible:
+        raise DomainError("That claim is not part of this case file.")
+    if (
+        page is not None
+        and document is not None
+        and document.page_count
+        and (page > document.page_count)
+    ):
+        raise DomainError(
+            f"The document has {document.page_count} pages, not {page}.", field="page"
+        )
+    if page is not None and page < 1:
+        raise DomainError("Pages start at 1.", field="page")
+    kind = {Entity: "entity", Link: "link", Shipment: "shipment"}[type(claim)]
+    return Citation.objects.create(
+        investigation=investigation,
+        document=document,
+        snapshot=snapshot,
+        page=page,
+        quote=quote.strip(),
+        note=note.strip()[:500],
+        created_by=actor,
+        **{kind: claim},
+    )
+
+
+@transaction.atomic
+def citation_delete(*, citation: Citation) -> None:
+    citation.delete()
+
+
+def _move_citations(*, survivor: Entity, duplicate: Entity) -> dict[str, int]:
+    moved = 0
+    for citation in Citation.objects.filter(entity=duplicate):
+        citation.entity = survivor
+        citation.save()
+        moved += 1
+    return {"citations moved": moved}
+
+
+# --- Capturing ------------------------------------------------------------------------------
+
+
+def fetch_for_snapshot(url: str):
+    """Fetch a page with the snapshot limits (SSRF-guarded); raises FetchError or Refused.
+
+    A 4xx page is what the server said and is kept; 429 and 5xx raise a transient FetchError
+    so the task retries later.
+    """
+    from .fetch import fetch, status_error
+
+    capture = fetch(
+        url,
+        max_bytes=settings.SNAPSHOT_MAX_BYTES,
+        max_redirects=settings.SNAPSHOT_MAX_REDIRECTS,
+        connect_timeout=settings.SNAPSHOT_CONNECT_TIMEOUT,
+        read_timeout=settings.SNAPSHOT_READ_TIMEOUT,
+        total_timeout=settings.SNAPSHOT_TOTAL_TIMEOUT,
+        user_agent=settings.FETCH_USER_AGENT,
+    )
+    error = status_error(capture.final.status)
+    if error is not None and error.transient:
+        raise error
+    return capture
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return ""
+
+
+def _snapshot_text(final, content_type: str) -> tuple[str, str]:
+    """Title and text of the captured body, for the snapshot page and full-text search."""
+    import tempfile
+
+    from .detect import detect_type
+    from .extract import extract_html_text
+
+    detected = detect_type(final.body[:8192])
+    if detected.kind in ("html", "svg") or "html" in content_type:
+        return extract_html_text(final.body, url=final.url)
+    if detected.kind in ("pdf", "text", "csv", "docx", "spreadsheet"):
+        with tempfile.NamedTemporaryFile(prefix="casefile-snap-") as tmp:
+            tmp.write(final.body)
+            tmp.flush()
+            result = extract_text(tmp.name, detected)
+        return "", result.text
+    return "", ""
+
+
+def snapshot_capture(*, snapshot: Snapshot, capture=None) -> Snapshot:
+    """Capture the page (or use a capture already fetched) into WARC, hashes, text, screenshot.
+
+    The caller holds the job claim. File names derive from the snapshot, so a re-run after a
+    crash replaces its own half-written files instead of adding new ones.
+    """
+    import hashlib
+    import tempfile
+
+    from .warc import write_warc
+
+    capture = capture or fetch_for_snapshot(snapshot.url)
+    final = capture.final
+    case = snapshot.investigation
+    base = f"snapshots/{case.public_id}/{snapshot.public_id}"
+    requester = snapshot.requested_by.get_username() if snapshot.requested_by else "system"
+    with tempfile.TemporaryFile(prefix="casefile-warc-") as tmp:
+        info = write_warc(
+            capture,
+            tmp,
+            filename=f"{snapshot.public_id}.warc.gz",
+            metadata={
+                "requested_by": requester,
+                "requested_at": snapshot.created_at.isoformat(),
+                "snapshot_id": str(snapshot.public_id),
+                "case_id": str(case.public_id),
+            },
+        )
+        tmp.seek(0)
+        storage.delete(base + ".warc.gz")  # our own leftover from a crashed attempt, if any
+        warc_name = storage.store(base + ".warc.gz", tmp)
+
+    content_type = _header(final.response_headers, "content-type")
+    title, text = _snapshot_text(final, content_type)
+    screenshot_name, screenshot_sha, screenshot_error = "", "", ""
+    if settings.SNAPSHOT_SCREENSHOTS:
+        from .screenshot import ScreenshotError, take_screenshot
+
+        try:
+            png = take_screenshot(url=final.url, body=final.body, content_type=content_type)
+        except ScreenshotError as exc:
+            png, screenshot_error = None, exc.reason if hasattr(exc, "reason") else str(exc)
+        if png:
+            import io
+
+            storage.delete(base + ".png")
+            screenshot_name = storage.store(base + ".png", io.BytesIO(png))
+            screenshot_sha = hashlib.sha256(png).hexdigest()
+
+    token, token_at, token_error = None, None, ""
+    if settings.TSA_URL:
+        from .ssrf import guarded_client
+        from .tsa import TimestampError, request_timestamp
+
+        try:
+            with guarded_client() as client:
+                stamp = request_timestamp(
+                    sha256_hex=info.sha256, tsa_url=settings.TSA_URL, client=client
+                )
+            token, token_at = stamp.token_der, stamp.gen_time
+        except (TimestampError, OSError) as exc:
+            token_error = f"Trusted timestamp failed: {exc}"[:500]
+
+    Snapshot.objects.filter(pk=snapshot.pk).update(
+        captured_at=final.started_at,
+        final_url=final.url[:2000],
+        peer_ip=final.peer_ip or None,
+        http_status=final.status,
+        response_headers=[list(h) for h in final.response_headers],
+        content_type=content_type[:200],
+        title=title[:500],
+        text=text,
+        body_sha256=hashlib.sha256(final.body).hexdigest(),
+        body_size=len(final.body),
+        body_truncated=final.truncated,
+        warc_file=warc_name,
+        warc_sha256=info.sha256,
+        warc_size=info.size,
+        screenshot_file=screenshot_name,
+        screenshot_sha256=screenshot_sha,
+        screenshot_error=screenshot_error[:500],
+        timestamp_token=token,
+        timestamp_at=token_at,
+        timestamp_error=token_error,
+    )
+    snapshot.refresh_from_db()
+    snapshot_vector_update(snapshot)
+    return snapshot
+
+
+def watch_check(*, watch: Watch, task_id: str) -> Snapshot | None:
+    """Fetch a watched page; keep a new snapshot only when the body's hash changed."""
+    import hashlib
+
+    capture = fetch_for_snapshot(watch.url)
+    body_hash = hashlib.sha256(capture.final.body).hexdigest()
+    last = (
+        Snapshot.objects.filter(watch=watch, status=jobs.JobStatus.DONE)
+        .order_by("-captured_at", "-id")
+        .first()
+    )
+    now = timezone.now()
+    changed = last is None or last.body_sha256 != body_hash
+    snapshot = None
+    if changed:
+        snapshot = Snapshot.objects.create(
+            investigation_id=watch.investigation_id,
+            url=watch.url,
+            entity=watch.entity,
+            watch=watch,
+            requested_by=watch.created_by,
+            status=jobs.JobStatus.RUNNING,
+            attempts=1,
+            claimed_by=task_id,
+            started_at=now,
+        )
+        snapshot_capture(snapshot=snapshot, capture=capture)
+        jobs.job_finish(snapshot, task_id=task_id)
+    Watch.objects.filter(pk=watch.pk).update(
+        last_checked_at=now,
+        next_check_at=now + FREQUENCIES[watch.frequency],
+        checks=watch.checks + 1,
+        changes_seen=watch.changes_seen + (1 if changed else 0),
+    )
+    return snapshot
