@@ -2,12 +2,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from evidence import views as evidence_views
+
 from . import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("cases/", include("investigations.urls")),
     path("cases/<uuid:case_id>/", include("entities.urls")),
+    path("cases/<uuid:case_id>/", include("evidence.urls")),
+    # Evidence downloads on EVIDENCE_DOWNLOAD_ORIGIN: a signed, expiring link is the key.
+    path("dl/<str:token>", evidence_views.signed_download, name="evidence-signed"),
     path("datasets/", include("entities.dataset_urls")),
     path("search/", views.search, name="search"),
     path("healthz", health.healthz, name="healthz"),

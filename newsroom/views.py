@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from entities import selectors as entity_selectors
+from evidence import selectors as evidence_selectors
 from investigations import selectors as case_selectors
 
 SEARCH_PAGE_SIZE = 20
@@ -26,10 +27,13 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    """One search box for everything I may see: entities by name (any spelling), case files."""
+    """One search box for everything I may see: entities by name, evidence text, case files."""
     query = request.GET.get("q", "").strip()[:200]
     if not query:
         return render(request, "search.html", {"query": ""})
     hits = entity_selectors.search_entities(user=request.user, query=query, limit=SEARCH_PAGE_SIZE)
     cases = case_selectors.investigation_list(user=request.user, query=query)[:10]
-    return render(request, "search.html", {"query": query, "hits": hits, "cases": cases})
+    texts = evidence_selectors.search_text(user=request.user, query=query)
+    return render(
+        request, "search.html", {"query": query, "hits": hits, "cases": cases, "texts": texts}
+    )

@@ -96,6 +96,8 @@ def _start_worker(tmp_path: Path, *, concurrency: int = 1) -> Worker:
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         ),
         "DB_CONN_MAX_AGE": "0",
+        # The loopback test servers, and nothing else private (127.0.0.2 stays refused).
+        "FETCH_ALLOW_NETWORKS": "127.0.0.1/32,::1/128",
     }
     log = tmp_path / "worker.log"
     process = subprocess.Popen(

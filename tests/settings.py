@@ -19,3 +19,7 @@ HEALTHZ_WORKER_TIMEOUT = 0.5
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = BASE_DIR / "var" / "test-static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+SNAPSHOT_CONNECT_TIMEOUT = 2.0
+SNAPSHOT_READ_TIMEOUT = 2.0
+SNAPSHOT_TOTAL_TIMEOUT = 5.0
