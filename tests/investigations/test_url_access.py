@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from entities.models import Dataset, Entity, Link, LinkKind, Shipment
 from entities.services import Scope, entity_create, link_create, shipment_create
+from evidence.models import Citation, Document, Snapshot, Watch
 from investigations.models import Membership
 from tests.factories import UserFactory, make_case
 
@@ -41,6 +44,14 @@ OBJECT_IDS: dict[str, Callable[[World], uuid.UUID]] = {
     "entity_id": lambda w: Entity.objects.get(investigation=w.case, name="Aspan Arba").public_id,
     "link_id": lambda w: Link.objects.get(investigation=w.case).public_id,
     "shipment_id": lambda w: Shipment.objects.get(investigation=w.case).public_id,
+    "document_id": lambda w: Document.objects.get(investigation=w.case).public_id,
+    "snapshot_id": lambda w: (
+        Snapshot.objects.filter(investigation=w.case).order_by("id").first().public_id
+    ),
+    "watch_id": lambda w: Watch.objects.get(investigation=w.case).public_id,
+    "citation_id": lambda w: Citation.objects.get(investigation=w.case).public_id,
+    "claim_kind": lambda w: "entity",
+    "claim_id": lambda w: Entity.objects.get(investigation=w.case, name="Aspan Arba").public_id,
 }
 # Shared (dataset) routes: how to build their ids.
 SHARED_IDS: dict[str, Callable[[World], uuid.UUID]] = {
@@ -85,13 +96,53 @@ def _fill(route: str, world: World, ids: dict) -> str:
     return "/" + KWARG.sub(build, route)
 
 
+# Routes whose only key is a signed, expiring token (evidence downloads on another origin).
+SIGNED_ROUTES = {"dl/<str:token>"}
+
+
 def test_every_pattern_with_an_id_is_classified():
     unclassified = [
         r
         for r, _ in _patterns_with_ids()
-        if "<uuid:case_id>" not in r and "<uuid:dataset_id>" not in r
+        if "<uuid:case_id>" not in r and "<uuid:dataset_id>" not in r and r not in SIGNED_ROUTES
     ]
     assert unclassified == [], "case-scoped (<case_id>) or shared (<dataset_id>)? Say which."
+
+
+def test_signed_routes_refuse_made_up_tokens(world, client):
+    for route in SIGNED_ROUTES:
+        assert client.get("/" + route.replace("<str:token>", "made-up")).status_code == 404
+
+
+def _warc_bytes() -> bytes:
+    import datetime
+    import io
+
+    from evidence.capture_types import Capture, Exchange
+    from evidence.warc import write_warc
+
+    body = b"<html><title>Example</title><p>Example</p></html>"
+    capture = Capture(
+        requested_url="https://example.org/",
+        exchanges=[
+            Exchange(
+                url="https://example.org/",
+                method="GET",
+                request_headers=[("Host", "example.org")],
+                status=200,
+                reason="OK",
+                http_version="HTTP/1.1",
+                response_headers=[("Content-Type", "text/html")],
+                raw_body=body,
+                body=body,
+                peer_ip="93.184.215.14",
+                started_at=datetime.datetime.now(datetime.UTC),
+            )
+        ],
+    )
+    out = io.BytesIO()
+    write_warc(capture, out, metadata={"requested_by": "alice"})
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -107,6 +158,47 @@ def world(db):
     shipment_create(scope=scope, date="2022-05-01", hs_code="8542", importer=company)
     dataset = Dataset.objects.create(name="KZ customs")
     entity_create(scope=Scope(dataset=dataset), name="Sky Mechanics")
+    stored = default_storage.save(f"test/{case.public_id}", ContentFile(b"%PDF-1.4 test"))
+    document = Document.objects.create(
+        investigation=case,
+        title="Register extract",
+        original_name="extract.pdf",
+        file=stored,
+        sha256="0" * 64,
+        size=13,
+        mime="application/pdf",
+        kind="pdf",
+        type_label="PDF",
+        status="done",
+    )
+    warc = default_storage.save(f"test/{case.public_id}.warc.gz", ContentFile(_warc_bytes()))
+    snapshot = Snapshot.objects.create(
+        investigation=case,
+        url="https://example.org/",
+        status="done",
+        warc_file=warc,
+        screenshot_file=stored,
+        warc_sha256="0" * 64,
+        final_url="https://example.org/",
+        text="Example",
+        captured_at="2026-01-01T00:00:00Z",
+    )
+    Snapshot.objects.create(
+        investigation=case,
+        url="https://example.org/",
+        status="done",
+        warc_file=stored,
+        captured_at="2026-01-02T00:00:00Z",
+        text="Example 2",
+    )
+    Watch.objects.create(
+        investigation=case,
+        url="https://example.org/",
+        frequency="daily",
+        next_check_at="2030-01-01T00:00:00Z",
+    )
+    Citation.objects.create(investigation=case, document=document, entity=company, page=1)
+    assert snapshot.pk
     return World(
         alice=alice,
         bob=bob,

@@ -1,0 +1,248 @@
+"""Snapshots: the capture service against a real loopback server, refusals, idempotence,
+watches and diffs, the WACZ export; and the whole path through a real Celery worker."""
+
+import hashlib
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.urls import reverse
+from warcio.archiveiterator import ArchiveIterator
+
+from evidence import services
+from evidence.models import Snapshot, Watch
+from evidence.ssrf import Refused
+from investigations import jobs
+
+WARCIO = str(Path(sys.executable).parent / "warcio")
+
+
+def _run(snapshot: Snapshot) -> Snapshot:
+    """What the capture task does, in-process (retries aside)."""
+    from evidence.fetch import FetchError
+
+    claimed = jobs.job_claim(Snapshot, snapshot.pk, task_id="test")
+    try:
+        services.snapshot_capture(snapshot=claimed)
+    except (FetchError, Refused) as exc:
+        jobs.job_fail(claimed, task_id="test", reason=exc.reason)
+    else:
+        jobs.job_finish(claimed, task_id="test")
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+@pytest.fixture(autouse=True)
+def no_screenshots(settings):
+    settings.SNAPSHOT_SCREENSHOTS = False  # the browser-specific test turns them on
+
+
+def test_capture_writes_a_valid_warc_with_every_hop(case, alice, web):
+    snapshot = services.snapshot_request(
+        investigation=case, url=web.url("/redirect/1"), actor=alice
+    )
+    snapshot = _run(snapshot)
+    assert snapshot.status == "done", snapshot.error
+    assert snapshot.http_status == 200
+    assert snapshot.final_url == web.url("/company")
+    assert snapshot.peer_ip == "127.0.0.1"
+    assert "Степ Агро Трейд" in snapshot.title and "Олена Коваленко" in snapshot.text
+    path = default_storage.path(snapshot.warc_file)
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == snapshot.warc_sha256
+    assert subprocess.run([WARCIO, "check", path], capture_output=True).returncode == 0
+    with open(path, "rb") as fh:
+        records = [
+            (r.rec_type, r.rec_headers.get_header("WARC-Target-URI")) for r in ArchiveIterator(fh)
+        ]
+    responses = [uri for kind, uri in records if kind == "response"]
+    assert responses == [web.url(f"/redirect/{n}") for n in (1, 2, 3)] + [web.url("/company")]
+    assert [kind for kind, _ in records].count("request") == 4
+    assert records[-1][0] == "metadata"
+
+
+def test_same_capture_twice_keeps_one_warc(case, alice, web):
+    snapshot = _run(
+        services.snapshot_request(investigation=case, url=web.url("/company"), actor=alice)
+    )
+    first = snapshot.warc_file
+    # A second delivery of the same job finds it done and does nothing.
+    assert jobs.job_claim(Snapshot, snapshot.pk, task_id="again") is None
+    # A re-run after a crash (the row still running) replaces its own file, adds none.
+    Snapshot.objects.filter(pk=snapshot.pk).update(status="running", claimed_by="crashed")
+    services.snapshot_capture(snapshot=Snapshot.objects.get(pk=snapshot.pk))
+    snapshot.refresh_from_db()
+    assert snapshot.warc_file == first
+    folder = Path(default_storage.path(first)).parent
+    assert len(list(folder.glob(f"{snapshot.public_id}*.warc.gz"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://2130706433/", "loopback"),
+        ("http://[::ffff:127.0.0.1]/", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("file:///etc/passwd", "only http and https"),
+        ("http://user:secret@example.org/", "user names or passwords"),
+    ],
+)
+def test_refused_urls_are_failed_snapshots_never_fetched(case, alice, url, reason, no_network):
+    snapshot = services.snapshot_request(investigation=case, url=url, actor=alice)
+    assert snapshot.status == "failed"
+    assert reason in snapshot.error
+
+
+def test_redirect_to_the_metadata_address_fails_with_the_reason(case, alice, web):
+    snapshot = _run(
+        services.snapshot_request(investigation=case, url=web.url("/to-metadata"), actor=alice)
+    )
+    assert snapshot.status == "failed"
+    assert "169.254.169.254" in snapshot.error
+    assert not snapshot.warc_file
+
+
+def test_404_is_kept_as_evidence_and_pdf_is_captured(case, alice, web):
+    missing = _run(
+        services.snapshot_request(investigation=case, url=web.url("/missing"), actor=alice)
+    )
+    assert (missing.status, missing.http_status) == ("done", 404)
+    pdf = _run(
+        services.snapshot_request(investigation=case, url=web.url("/report.pdf"), actor=alice)
+    )
+    assert pdf.status == "done" and pdf.content_type == "application/pdf"
+
+
+def test_snapshot_page_shows_hashes_and_form_refuses_with_reason(case, alice, alice_client, web):
+    snapshot = _run(
+        services.snapshot_request(investigation=case, url=web.url("/company"), actor=alice)
+    )
+    url = reverse(
+        "evidence:snapshot", kwargs={"case_id": case.public_id, "snapshot_id": snapshot.public_id}
+    )
+    text = alice_client.get(url).content.decode()
+    assert snapshot.warc_sha256 in text and snapshot.body_sha256 in text
+    response = alice_client.post(
+        reverse("evidence:snapshots", kwargs={"case_id": case.public_id}),
+        {"form": "snapshot", "url": "http://0xa9fea9fe/latest/"},
+        follow=True,
+    )
+    assert "Not captured" in response.content.decode()
+    assert "169.254.169.254" in response.content.decode()
+
+
+def test_watch_keeps_a_snapshot_only_when_the_page_changes_and_diffs(
+    case, alice, alice_client, web
+):
+    pages = iter(
+        [
+            b"<html><title>Price list</title><p>Chips: 10 USD</p></html>",
+            b"<html><title>Price list</title><p>Chips: 10 USD</p></html>",
+            b"<html><title>Price list</title><p>Chips: 14 USD</p><p>Drones</p></html>",
+        ]
+    )
+    current = {"body": next(pages)}
+    web.route(
+        "/prices",
+        lambda request: request.respond(
+            200, [("Content-Type", "text/html; charset=utf-8")], current["body"]
+        ),
+    )
+    watch = services.watch_create(
+        investigation=case, url=web.url("/prices"), frequency="daily", actor=alice
+    )
+    for body in [None, *pages]:
+        if body is not None:
+            current["body"] = body
+        claimed = jobs.job_claim(Watch, watch.pk, task_id=f"check-{body!r:.8}")
+        services.watch_check(watch=claimed, task_id=claimed.claimed_by)
+        jobs.job_finish(claimed, task_id=claimed.claimed_by)
+        Watch.objects.filter(pk=watch.pk).update(status="pending")
+    watch.refresh_from_db()
+    assert (watch.checks, watch.changes_seen) == (3, 2)
+    first, second = Snapshot.objects.filter(watch=watch).order_by("captured_at")
+    diff = alice_client.get(
+        reverse(
+            "evidence:snapshot-diff",
+            kwargs={"case_id": case.public_id, "snapshot_id": second.public_id},
+        ),
+        {"against": first.public_id},
+    ).content.decode()
+    assert "-Chips: 10 USD" in diff and "+Chips: 14 USD" in diff and "+Drones" in diff
+
+
+def test_wacz_export_of_the_case(case, alice, alice_client, web):
+    _run(services.snapshot_request(investigation=case, url=web.url("/company"), actor=alice))
+    _run(services.snapshot_request(investigation=case, url=web.url("/report.pdf"), actor=alice))
+    response = alice_client.get(
+        reverse("evidence:snapshots-wacz", kwargs={"case_id": case.public_id})
+    )
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = archive.namelist()
+    assert "datapackage.json" in names and "pages/pages.jsonl" in names
+    assert len([n for n in names if n.startswith("archive/")]) == 2
+
+
+def test_trusted_timestamp_of_the_warc_hash(case, alice, web, local_tsa, settings):
+    from evidence.tsa import verify_token
+
+    settings.TSA_URL = local_tsa.url()
+    snapshot = _run(
+        services.snapshot_request(investigation=case, url=web.url("/company"), actor=alice)
+    )
+    assert snapshot.timestamp_at is not None, snapshot.timestamp_error
+    assert verify_token(
+        bytes(snapshot.timestamp_token),
+        sha256_hex=snapshot.warc_sha256,
+        ca_cert_pem_path=local_tsa.ca_cert,
+    )
+
+
+@pytest.mark.browser
+def test_screenshot_is_taken_from_the_capture(case, alice, web, settings):
+    from evidence.screenshot import screenshots_available
+
+    if not screenshots_available():
+        pytest.skip("chromium is not installed")
+    settings.SNAPSHOT_SCREENSHOTS = True
+    snapshot = _run(
+        services.snapshot_request(investigation=case, url=web.url("/company"), actor=alice)
+    )
+    png = default_storage.open(snapshot.screenshot_file).read()
+    assert png.startswith(b"\x89PNG")
+    assert hashlib.sha256(png).hexdigest() == snapshot.screenshot_sha256
+    # Rendered from the capture: the server saw exactly one request for the page.
+    assert [r.path for r in web.requests].count("/company") == 1
+
+
+@pytest.mark.worker
+def test_capture_through_a_real_worker(celery_worker, case, alice, web, alice_client):
+    response = alice_client.post(
+        reverse("evidence:snapshots", kwargs={"case_id": case.public_id}),
+        {"form": "snapshot", "url": web.url("/redirect/1")},
+    )
+    snapshot = Snapshot.objects.get()
+    assert response["Location"].endswith(f"/snapshots/{snapshot.public_id}/")
+    done = celery_worker.wait_for(
+        lambda: Snapshot.objects.filter(pk=snapshot.pk, status__in=["done", "failed"]).first(),
+        timeout=60,
+    )
+    assert done.status == "done", done.error
+    assert done.warc_sha256 and done.final_url == web.url("/company")
+
+
+@pytest.mark.worker
+def test_worker_records_a_refused_redirect_hop(celery_worker, case, alice, web):
+    # The worker allows only 127.0.0.1: the hop to 127.0.0.2 is refused at connect time.
+    with transaction.atomic():
+        snapshot = services.snapshot_request(
+            investigation=case, url=web.url("/to-loopback"), actor=alice
+        )
+    failed = celery_worker.wait_for(
+        lambda: Snapshot.objects.filter(pk=snapshot.pk, status="failed").first(), timeout=60
+    )
+    assert "127.0.0.2" in failed.error
