@@ -139,3 +139,8 @@ def celery_worker(transactional_db, tmp_path):
         worker.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.process.kill()
+
+
+# Loopback HTTP server and a local time-stamping authority, for evidence and browser tests.
+from tests.evidence.httpserver import no_network, web  # noqa: E402, F401
+from tests.evidence.test_tsa import local_tsa  # noqa: E402, F401

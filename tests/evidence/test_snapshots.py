@@ -246,3 +246,25 @@ def test_worker_records_a_refused_redirect_hop(celery_worker, case, alice, web):
         lambda: Snapshot.objects.filter(pk=snapshot.pk, status="failed").first(), timeout=60
     )
     assert "127.0.0.2" in failed.error
+
+
+def test_capture_command_prints_hashes_and_fails_loudly(case, web):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("capture", web.url("/company"), "--case", case.slug, "--json", stdout=out)
+    result = json.loads(out.getvalue())
+    snapshot = Snapshot.objects.get(public_id=result["snapshot"])
+    assert result["status"] == "done" and result["http_status"] == 200
+    assert result["warc_sha256"] == snapshot.warc_sha256 and result["body_sha256"]
+    out = io.StringIO()
+    call_command("capture", web.url("/company"), "--case", str(case.public_id), stdout=out)
+    assert "warc_sha256" in out.getvalue()
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="capture failed: refused"):
+        call_command("capture", "http://169.254.169.254/", "--case", case.slug, stdout=out)
+    assert "link-local" in out.getvalue()
+    with pytest.raises(CommandError, match="No case file"):
+        call_command("capture", web.url("/company"), "--case", "nope")
