@@ -25,3 +25,8 @@ def test_demo_tells_the_story_and_is_idempotent(db):
 
     reporter = get_user_model().objects.get(username="reporter")
     assert search_entities(user=reporter, query="Dala Micro")[0].entity.name == "ТОО «Дала Микро»"
+    from evidence.models import Citation, Document
+
+    document = Document.objects.get(investigation=case)
+    assert (document.status, document.pages.count()) == ("done", 2)
+    assert Citation.objects.filter(investigation=case, document=document).count() == 3
