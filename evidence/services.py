@@ -91,7 +91,9 @@ def document_upload(
 
 
 def _pages(text: str, page_count: int | None, kind: str) -> list[str]:
-    if kind == "pdf" and page_count:
+    """PDF pages; form-feed-separated pages of text files (pdftotext output, register
+    extracts); otherwise chunks of TEXT_CHUNK characters."""
+    if (kind == "pdf" and page_count) or (kind == "text" and PAGE_BREAK in text):
         return text.split(PAGE_BREAK)
     return [text[i : i + TEXT_CHUNK] for i in range(0, len(text), TEXT_CHUNK)] or [""]
 
