@@ -5,6 +5,7 @@ class EvidenceConfig(AppConfig):
     name = "evidence"
 
     def ready(self) -> None:
+        from entities.ftm import CASE_EXPORT_HOOKS
         from entities.services import MERGE_HOOKS
         from investigations.demo import register
 
@@ -14,3 +15,7 @@ class EvidenceConfig(AppConfig):
         if _move_citations not in MERGE_HOOKS:
             MERGE_HOOKS.append(_move_citations)
         register(load_evidence_demo)
+        from .ftm_export import case_evidence_lines
+
+        if case_evidence_lines not in CASE_EXPORT_HOOKS:
+            CASE_EXPORT_HOOKS.append(case_evidence_lines)
