@@ -129,6 +129,9 @@ class Entity(ScopedModel):
         constraints = [
             *ScopedModel.Meta.constraints,
             models.CheckConstraint(
+                condition=Q(schema__in=Schema.values), name="entity_schema_valid"
+            ),
+            models.CheckConstraint(
                 condition=Q(start_date="") | Q(start_date__regex=PARTIAL_DATE_REGEX),
                 name="entity_start_date_iso",
             ),

@@ -62,19 +62,31 @@ ENTITY_FIELDS = (
 
 
 def _dedupe(values: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
+    """Stripped, non-empty values, first spelling kept, case-insensitive duplicates dropped."""
+    seen: dict[str, str] = {}
     for v in values:
         v = (v or "").strip()
-        if v and v.casefold() not in {s.casefold() for s in seen}:
-            seen[v] = None
-    return list(seen)
+        if v and v.casefold() not in seen:
+            seen[v.casefold()] = v
+    return list(seen.values())
+
+
+EXTRA_NAME_PROPERTIES = ("name", "alias", "weakAlias", "previousName")
 
 
 def entity_reindex_names(entity: Entity) -> None:
     """Rebuild the search rows (normalized + phonetic) for an entity's name and aliases."""
     EntityName.objects.filter(entity=entity).delete()
     rows = []
-    for name in _dedupe([entity.name, *entity.aliases]):
+    # Imported FtM names we keep only in `extra` (second names, weak aliases, former names)
+    # are searchable too.
+    extra_names = [
+        v
+        for prop in EXTRA_NAME_PROPERTIES
+        for v in (entity.extra or {}).get(prop, [])
+        if isinstance(v, str)
+    ]
+    for name in _dedupe([entity.name, *entity.aliases, *extra_names]):
         norm, phonetic = name_forms(name)
         rows.append(
             EntityName(
@@ -315,7 +327,10 @@ def entity_merge(*, survivor: Entity, duplicate: Entity, actor=None) -> Entity:
             setattr(survivor, date_field, getattr(duplicate, date_field))
     if duplicate.notes and duplicate.notes not in survivor.notes:
         survivor.notes = "\n\n".join(filter(None, [survivor.notes, duplicate.notes]))
-    survivor.extra = {**duplicate.extra, **survivor.extra}
+    survivor.extra = _merge_extra(survivor.extra, duplicate.extra)
+    dropped_ftm_id = duplicate.ftm_id if survivor.ftm_id and duplicate.ftm_id else ""
+    if dropped_ftm_id:
+        moved["FtM id dropped"] = dropped_ftm_id
 
     have = set(survivor.identifiers.values_list("scheme", "value"))
     for ident in duplicate.identifiers.all():
@@ -363,12 +378,30 @@ def entity_merge(*, survivor: Entity, duplicate: Entity, actor=None) -> Entity:
             changes={"merge": moved},
             actor=actor,
         )
+    inherited_ftm_id = duplicate.ftm_id if not survivor.ftm_id else ""
     try:
         with transaction.atomic():
             duplicate.delete()
     except IntegrityError as exc:  # something new still points at it: keep everything
         raise DomainError(f"Could not finish the merge: {exc}") from exc
+    if inherited_ftm_id:  # re-importing the dataset then updates the survivor
+        survivor.ftm_id = inherited_ftm_id
+        survivor.save(update_fields=["ftm_id"])
     return survivor
+
+
+def _merge_extra(mine: dict, theirs: dict) -> dict:
+    """Union of two FtM property dicts (lists of values), nothing dropped."""
+    merged = {
+        key: list(values) if isinstance(values, list) else values
+        for key, values in (mine or {}).items()
+    }
+    for key, values in (theirs or {}).items():
+        if key not in merged:
+            merged[key] = values
+        elif isinstance(merged[key], list) and isinstance(values, list):
+            merged[key] = list(dict.fromkeys([*merged[key], *values]))
+    return merged
 
 
 # Later apps (citations in evidence/) register here to move their rows in a merge:

@@ -138,3 +138,22 @@ def test_merge_page_refuses_an_entity_of_another_case(case, alice, alice_client)
     response = alice_client.post(url, {"other": theirs.public_id}, follow=True)
     assert "Choose an entity of this case file" in response.text
     assert Entity.objects.count() == 2
+
+
+def test_merge_keeps_extra_ftm_values_and_the_ftm_id(dataset):
+    scope = Scope(dataset=dataset)
+    keep = entity_create(
+        scope=scope, name="Ivan Ivanov", schema="Person", extra={"topics": ["sanction"]}
+    )
+    dup = entity_create(
+        scope=scope,
+        name="Иван Иванов",
+        schema="Person",
+        ftm_id="os-123",
+        extra={"topics": ["role.pep"], "weakAlias": ["Vanya"]},
+    )
+    entity_merge(survivor=keep, duplicate=dup)
+    keep.refresh_from_db()
+    assert keep.extra == {"topics": ["sanction", "role.pep"], "weakAlias": ["Vanya"]}
+    assert keep.ftm_id == "os-123"
+    assert "vanya" in set(keep.name_forms.values_list("norm", flat=True))
