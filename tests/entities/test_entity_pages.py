@@ -238,9 +238,10 @@ def test_entity_page_query_count_is_constant(chips, case, alice_client, django_a
     url = _url("detail", case, entity_id=chips["kz"].public_id)
     # 1 session, 2 user, 3 case with my role, 4 entity with pin flag, dataset and creator,
     # 5 its identifiers, 6 pinned ids of the case, 7 links with both parties, 8 totals by
-    # year/chapter, 9 latest shipments with parties, 10 possible duplicates (none here; when
-    # there are, +2: their entities and identifiers), 11 the entity's activity
-    with django_assert_num_queries(11):
+    # direction/year/chapter, 9 latest shipments, 10-11 their exporters and importers,
+    # 12 possible duplicates (none here; when there are, +2: their entities and identifiers),
+    # 13 the entity's activity
+    with django_assert_num_queries(13):
         alice_client.get(url)
     scope = Scope(investigation=case)
     for n in range(10):
@@ -255,7 +256,7 @@ def test_entity_page_query_count_is_constant(chips, case, alice_client, django_a
             value=10,
             currency="USD",
         )
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(13):
         alice_client.get(url)
 
 
@@ -279,3 +280,26 @@ def test_delete_entity_with_shipments_is_refused_with_a_reason(chips, case, alic
     response = alice_client.post(_url("delete", case, entity_id=chips["kz"].public_id), follow=True)
     assert "Shipments name this entity" in response.content.decode()
     assert Entity.objects.filter(pk=chips["kz"].pk).exists()
+
+
+def test_busy_entity_shows_the_first_links_and_all_on_request(chips, case, alice_client):
+    from entities.models import Entity, EntityName
+
+    scope_case = case
+    hub = chips["kz"]
+    others = Entity.objects.bulk_create(
+        [Entity(investigation=scope_case, name=f"Shell {n}") for n in range(105)]
+    )
+    Link.objects.bulk_create(
+        [
+            Link(investigation=scope_case, kind=LinkKind.UNKNOWN, source=hub, target=o)
+            for o in others
+        ]
+    )
+    assert not EntityName.objects.filter(entity__in=others).exists()  # not needed here
+    url = _url("detail", case, entity_id=hub.public_id)
+    text = alice_client.get(url).content.decode()
+    assert "Show all 107 links (7 more)" in text
+    assert text.count('class="linkkind"') == 100
+    text = alice_client.get(url, {"links": "all"}).content.decode()
+    assert text.count('class="linkkind"') == 107
