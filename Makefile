@@ -11,7 +11,7 @@ WEB_HOST ?= 127.0.0.1
 WEB_PORT ?= 8000
 export WEB_HOST WEB_PORT
 
-.PHONY: run test install bootstrap migrate lint bench-healthz python-check clean-venv
+.PHONY: run test install bootstrap migrate lint python-check
 
 python-check:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null || \
@@ -45,3 +45,32 @@ test: bootstrap
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Benchmarks (bench/README.md). They use their own database, casefile_bench, never the dev
+# database: bootstrap creates it because DATABASE_URL is overridden for these targets only.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/casefile_bench
+.PHONY: bench-search bench-entity-page
+bench-search bench-entity-page: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench-search bench-entity-page: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
+
+# Name search over N generated entities (default 1,000,000; generated once): make bench-search N=100000
+bench-search: bootstrap
+	$(PY) bench/search.py $(if $(N),--n $(N),)
+
+# The entity page with 1,000 links and 10,000 shipments, and two case list pages.
+bench-entity-page: bootstrap
+	$(PY) bench/entity_page.py
+
+.PHONY: bench-snapshots bench-upload
+bench-snapshots bench-upload: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench-snapshots bench-upload: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
+
+# 200 local pages captured by one 2-process Celery worker vs two wget processes; every WARC
+# checked. Options: make bench-snapshots BENCH_ARGS="--latency-ms 100" (also --profile, --keep)
+bench-snapshots: bootstrap
+	@command -v wget >/dev/null || { echo "bench-snapshots needs wget (apt-get install -y wget)"; exit 1; }
+	$(PY) bench/snapshots.py $(BENCH_ARGS)
+
+# Peak RSS of a gunicorn sync worker during a 100 MB document upload, and a refused 150 MB one.
+bench-upload: bootstrap
+	$(PY) bench/upload.py
