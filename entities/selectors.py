@@ -104,19 +104,34 @@ def _context_filter(case: Investigation | None) -> Q:
 class EntityLinks:
     outgoing: list[Link]
     incoming: list[Link]
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.outgoing) - len(self.incoming)
 
 
-def entity_links(*, entity: Entity, case: Investigation | None) -> EntityLinks:
-    """Links from and to an entity with the other party loaded (one query)."""
-    links = list(
+def entity_links(
+    *, entity: Entity, case: Investigation | None, limit: int | None = None
+) -> EntityLinks:
+    """Links from and to an entity (outgoing first) with both parties loaded.
+
+    With a limit, only that many are loaded (plus one count query): a hub with 1,000 links
+    would otherwise build 3,000 model instances for a page that shows 100.
+    """
+    qs = (
         Link.objects.filter(_context_filter(case))
         .filter(Q(source=entity) | Q(target=entity))
+        .annotate(outgoing=Case(When(source=entity, then=Value(0)), default=Value(1)))
         .select_related("source", "target")
-        .order_by("kind", "start_date", "id")
+        .order_by("outgoing", "kind", "start_date", "id")
     )
+    links = list(qs[:limit] if limit is not None else qs)
+    total = qs.count() if limit is not None and len(links) == limit else len(links)
     return EntityLinks(
         outgoing=[link for link in links if link.source_id == entity.pk],
-        incoming=[link for link in links if link.target_id == entity.pk],
+        incoming=[link for link in links if link.source_id != entity.pk],
+        total=total,
     )
 
 

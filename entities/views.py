@@ -123,13 +123,7 @@ def _entity_page_context(
     entity: Entity, case: Investigation | None, *, all_links: bool = False
 ) -> dict:
     pinned = _pinned_ids(case) if case else set()
-    links = selectors.entity_links(entity=entity, case=case)
-    link_count = len(links.outgoing) + len(links.incoming)
-    if not all_links and link_count > LINK_ROWS:
-        shown_out = links.outgoing[:LINK_ROWS]
-        links = selectors.EntityLinks(
-            outgoing=shown_out, incoming=links.incoming[: LINK_ROWS - len(shown_out)]
-        )
+    links = selectors.entity_links(entity=entity, case=case, limit=None if all_links else LINK_ROWS)
 
     def rows(link_list, outgoing: bool):
         result = []
@@ -152,8 +146,8 @@ def _entity_page_context(
         "entity": entity,
         "links_out": rows(links.outgoing, True),
         "links_in": rows(links.incoming, False),
-        "link_count": link_count,
-        "links_hidden": link_count - len(links.outgoing) - len(links.incoming),
+        "link_count": links.total,
+        "links_hidden": links.hidden,
         "totals": totals,
         "recent_shipments": selectors.entity_recent_shipments(entity=entity, case=case),
         "countries": [(c, country_name(c)) for c in entity.countries],
