@@ -10,7 +10,6 @@ from django.contrib.postgres.search import SearchVector
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Value
-from django.db.models.functions import Left
 from django.utils import timezone
 
 from entities.models import Entity, Link, Shipment
@@ -196,10 +195,9 @@ def snapshot_delete(*, snapshot: Snapshot) -> None:
     transaction.on_commit(lambda: [storage.delete(n) for n in names if n])
 
 
-def snapshot_vector_update(snapshot: Snapshot) -> None:
-    Snapshot.objects.filter(pk=snapshot.pk).update(
-        search_vector=SearchVector(Value(snapshot.title), config="simple", weight="A")
-        + SearchVector(Left("text", SNAPSHOT_VECTOR_CHARS), config="simple", weight="B")
+def _snapshot_vector(title: str, text: str):
+    return SearchVector(Value(title), config="simple", weight="A") + SearchVector(
+        Value(text[:SNAPSHOT_VECTOR_CHARS]), config="simple", weight="B"
     )
 
 
@@ -393,10 +391,14 @@ def _snapshot_text(final, content_type: str) -> tuple[str, str]:
     return "", ""
 
 
-def snapshot_capture(*, snapshot: Snapshot, capture=None) -> Snapshot:
+def snapshot_capture(
+    *, snapshot: Snapshot, capture=None, finish_for: str | None = None
+) -> Snapshot:
     """Capture the page (or use a capture already fetched) into WARC, hashes, text, screenshot.
 
-    The caller holds the job claim. File names derive from the snapshot, so a re-run after a
+    The caller holds the job claim; with finish_for=<its task id> the same UPDATE that stores
+    the results also marks the job done (one statement and commit fewer per capture). File
+    names derive from the snapshot, so a re-run after a
     crash replaces its own half-written files instead of adding new ones.
     """
     import hashlib
@@ -456,30 +458,37 @@ def snapshot_capture(*, snapshot: Snapshot, capture=None) -> Snapshot:
         except (TimestampError, OSError) as exc:
             token_error = f"Trusted timestamp failed: {exc}"[:500]
 
-    Snapshot.objects.filter(pk=snapshot.pk).update(
-        captured_at=final.started_at,
-        final_url=final.url[:2000],
-        peer_ip=final.peer_ip or None,
-        http_status=final.status,
-        response_headers=[list(h) for h in final.response_headers],
-        content_type=content_type[:200],
-        title=title[:500],
-        text=text,
-        body_sha256=hashlib.sha256(final.body).hexdigest(),
-        body_size=len(final.body),
-        body_truncated=final.truncated,
-        warc_file=warc_name,
-        warc_sha256=info.sha256,
-        warc_size=info.size,
-        screenshot_file=screenshot_name,
-        screenshot_sha256=screenshot_sha,
-        screenshot_error=screenshot_error[:500],
-        timestamp_token=token,
-        timestamp_at=token_at,
-        timestamp_error=token_error,
-    )
-    snapshot.refresh_from_db()
-    snapshot_vector_update(snapshot)
+    fields = {
+        "captured_at": final.started_at,
+        "final_url": final.url[:2000],
+        "peer_ip": final.peer_ip or None,
+        "http_status": final.status,
+        "response_headers": [list(h) for h in final.response_headers],
+        "content_type": content_type[:200],
+        "title": title[:500],
+        "text": text,
+        "body_sha256": hashlib.sha256(final.body).hexdigest(),
+        "body_size": len(final.body),
+        "body_truncated": final.truncated,
+        "warc_file": warc_name,
+        "warc_sha256": info.sha256,
+        "warc_size": info.size,
+        "screenshot_file": screenshot_name,
+        "screenshot_sha256": screenshot_sha,
+        "screenshot_error": screenshot_error[:500],
+        "timestamp_token": token,
+        "timestamp_at": token_at,
+        "timestamp_error": token_error,
+    }
+    if finish_for is not None:
+        fields.update(status=jobs.JobStatus.DONE, finished_at=timezone.now(), error="")
+    # One UPDATE with the search vector computed from the same values (no read-back).
+    rows = Snapshot.objects.filter(pk=snapshot.pk)
+    if finish_for is not None:
+        rows = rows.filter(status=jobs.JobStatus.RUNNING, claimed_by=finish_for)
+    rows.update(**fields, search_vector=_snapshot_vector(fields["title"], text))
+    for key, value in fields.items():
+        setattr(snapshot, key, value)
     return snapshot
 
 
@@ -509,8 +518,7 @@ def watch_check(*, watch: Watch, task_id: str) -> Snapshot | None:
             claimed_by=task_id,
             started_at=now,
         )
-        snapshot_capture(snapshot=snapshot, capture=capture)
-        jobs.job_finish(snapshot, task_id=task_id)
+        snapshot_capture(snapshot=snapshot, capture=capture, finish_for=task_id)
     Watch.objects.filter(pk=watch.pk).update(
         last_checked_at=now,
         next_check_at=now + FREQUENCIES[watch.frequency],

@@ -43,20 +43,23 @@ def capture_snapshot(self, snapshot_id: int) -> None:
     from .fetch import FetchError
     from .ssrf import Refused
 
-    snapshot = jobs.job_claim(Snapshot, snapshot_id, task_id=self.request.id)
+    snapshot = jobs.job_claim(
+        Snapshot,
+        snapshot_id,
+        task_id=self.request.id,
+        select_related=("investigation", "requested_by"),
+    )
     if snapshot is None:
         return
     try:
         with activity.acting_as(snapshot.requested_by):
-            services.snapshot_capture(snapshot=snapshot)
+            services.snapshot_capture(snapshot=snapshot, finish_for=self.request.id)
     except Refused as exc:
         _fail_or_retry(self, snapshot, exc.reason, transient=False)
     except FetchError as exc:
         _fail_or_retry(self, snapshot, exc.reason, transient=exc.transient)
     except SoftTimeLimitExceeded:
         _fail_or_retry(self, snapshot, "The capture took too long.", transient=True)
-    else:
-        jobs.job_finish(snapshot, task_id=self.request.id)
 
 
 @shared_task(

@@ -64,7 +64,9 @@ def job_enqueue(job: JobModel) -> None:
     transaction.on_commit(partial(app.send_task, job.task_name, args=[job.pk]), robust=True)
 
 
-def job_claim[J: JobModel](model: type[J], pk: int, *, task_id: str) -> J | None:
+def job_claim[J: JobModel](
+    model: type[J], pk: int, *, task_id: str, select_related: tuple[str, ...] = ()
+) -> J | None:
     """Move a job to running for this task, or return None if it is not ours to run.
 
     Not ours: done, failed, gone, or running under another live message. A job already past
@@ -83,7 +85,8 @@ def job_claim[J: JobModel](model: type[J], pk: int, *, task_id: str) -> J | None
         error="",
     )
     if claimed:
-        return model.objects.get(pk=pk)
+        qs = model.objects.select_related(*select_related) if select_related else model.objects
+        return qs.get(pk=pk)
     gave_up = model.objects.filter(runnable, pk=pk, attempts__gte=max_attempts).update(
         status=JobStatus.FAILED,
         finished_at=timezone.now(),

@@ -177,3 +177,18 @@ def test_upload_is_extracted_by_a_real_worker(celery_worker, case, alice_client)
         lambda: Document.objects.filter(investigation=case, status="done").first()
     )
     assert DocumentPage.objects.get(document=doc).text.startswith("Служебная записка")
+
+
+def test_declared_oversize_body_is_refused_before_it_is_read(case, alice_client, settings):
+    settings.DOCUMENT_MAX_BYTES = 1024
+    url = reverse("evidence:documents", kwargs={"case_id": case.public_id})
+    response = alice_client.generic(
+        "POST",
+        url,
+        data=b"x" * 10,
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(50 * 1024 * 1024),
+    )
+    assert response.status_code == 413
+    assert "The upload is larger than the" in response.content.decode()
+    assert not Document.objects.exists()
