@@ -268,3 +268,48 @@ def test_capture_command_prints_hashes_and_fails_loudly(case, web):
     assert "link-local" in out.getvalue()
     with pytest.raises(CommandError, match="No case file"):
         call_command("capture", web.url("/company"), "--case", "nope")
+
+
+def test_capture_tied_to_an_entity_and_citations_of_a_shipment(case, alice, alice_client, web):
+    from entities.services import Scope, entity_create, shipment_create
+    from evidence.models import Citation
+
+    company = entity_create(scope=Scope(investigation=case), name="Step Agro Trade")
+    page = alice_client.get(
+        reverse(
+            "entities:detail", kwargs={"case_id": case.public_id, "entity_id": company.public_id}
+        )
+    ).content.decode()
+    assert "Capture a web page about Step Agro Trade" in page
+    alice_client.post(
+        reverse("evidence:snapshots", kwargs={"case_id": case.public_id}),
+        {"form": "snapshot", "url": web.url("/company"), "entity": company.public_id},
+    )
+    snapshot = _run(Snapshot.objects.get())
+    assert snapshot.entity == company and snapshot.status == "done"
+    shipment = shipment_create(
+        scope=Scope(investigation=case), date="2022-05-01", hs_code="1001", exporter=company
+    )
+    panel = alice_client.get(
+        reverse(
+            "evidence:citation-panel",
+            kwargs={
+                "case_id": case.public_id,
+                "claim_kind": "shipment",
+                "claim_id": shipment.public_id,
+            },
+        )
+    )
+    assert f"snapshot:{snapshot.public_id}" in panel.content.decode()
+    alice_client.post(
+        reverse(
+            "evidence:cite",
+            kwargs={
+                "case_id": case.public_id,
+                "claim_kind": "shipment",
+                "claim_id": shipment.public_id,
+            },
+        ),
+        {"evidence": f"snapshot:{snapshot.public_id}", "quote": "Export since 2014"},
+    )
+    assert Citation.objects.get().shipment == shipment
