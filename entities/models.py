@@ -14,6 +14,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q
 
+from investigations.jobs import JobModel
 from investigations.models import Investigation, TrackedModel
 
 PARTIAL_DATE_REGEX = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
@@ -413,3 +414,83 @@ class Shipment(ScopedModel):
     @property
     def hs_chapter(self) -> str:
         return self.hs_code[:2]
+
+
+class SavedMapping(models.Model):
+    """A column mapping saved by name, for the next file from the same source."""
+
+    class Kind(models.TextChoices):
+        SHIPMENTS = "shipments", "Shipments (customs records)"
+        COMPANIES = "companies", "Companies (registry extract)"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # {"columns": {field: header}, "date_format": "...", "decimal_comma": null, "defaults": {}}
+    spec = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(JobModel):
+    """One file being imported into a dataset; the row is the Celery job (entities.run_import).
+
+    The merge into the dataset is one transaction: a crash or a killed worker leaves nothing
+    of the file behind, and the job is retried from the start.
+    """
+
+    task_name = "entities.run_import"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=SavedMapping.Kind.choices)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="imports")
+    original_name = models.CharField(max_length=300)
+    # Storage name of the uploaded file (kept for re-runs and audit).
+    file = models.CharField(max_length=300)
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    mapping_name = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Progress, updated while running (rows read so far of an estimated total).
+    rows_total_estimate = models.BigIntegerField(null=True, blank=True)
+    rows_read = models.BigIntegerField(default=0)
+    rows_imported = models.BigIntegerField(default=0)
+    rows_updated = models.BigIntegerField(default=0)
+    rows_unchanged = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    entities_created = models.BigIntegerField(default=0)
+    seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"import of {self.original_name} into {self.dataset}"
+
+
+class RejectedRow(models.Model):
+    """A value an import refused: line and column in the file, the value, the reason."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejected")
+    line = models.PositiveIntegerField()
+    column = models.CharField(max_length=200)
+    value = models.TextField()
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["line", "id"]
+        indexes = [models.Index(fields=["job", "line"], name="rejectedrow_job_line_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}, {self.column}: {self.reason}"

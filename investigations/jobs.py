@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 class JobStatus(models.TextChoices):
+    # Waiting for a person (an import's column mapping): never enqueued or swept.
+    DRAFT = "draft", "Draft"
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
