@@ -1,0 +1,783 @@
+"""Load parsed rows into a dataset: COPY into a staging table, then set-based SQL merges.
+
+The rows arrive in batches (batch_size rows): each batch is COPYed into a TEMPORARY staging
+table and merged into the dataset with a handful of INSERT ... SELECT / UPDATE ... FROM
+statements. While the database merges one batch, the caller's iterator parses the next (the
+merge runs in a helper thread on the same connection, which releases the GIL while it waits),
+so the two CPU cores are both busy. Memory holds at most two batches, whatever the file size.
+
+Everything runs in ONE transaction (a savepoint when the caller has one, and the caller wraps
+the import, its rejected-rows report and the job's counts in transaction.atomic): a crash or a
+killed worker leaves nothing of the file behind, and the import is simply run again. Running it
+again is harmless: shipments are keyed by (dataset, import_key), and parties resolve to the
+entities the first run made. Imports into one dataset are serialised by a transaction-level
+advisory lock, so two files cannot both create the same party or shipment.
+
+Parties (shipment exporters and importers, registry companies) resolve to entities of this
+dataset only, never of another dataset or of a case file:
+1. by identifier: an Identifier with the same value (any scheme) on an entity of the dataset;
+2. else by normalized name (EntityName.norm), the lowest entity id when several match. A party
+   that comes with an identifier only matches entities without any identifier: namesakes with
+   different registration numbers stay apart;
+3. else a new Company entity, with EntityName rows and an Identifier. Shipment parties' numbers
+   get the scheme "registration": telling a BIN from an INN needs a country and a checksum per
+   value, which is too costly here; a registry import (load_companies) upgrades the scheme.
+Within a file, a party is one identifier or, without one, one normalized name: "ТОО «Казах Чип
+Трейд»", "TOO Kazakh Chip Treyd" and "Kazakh Chip Treyd LLP" become one entity, named by the
+spelling most frequent in the batch where it first appears; the other spellings become aliases
+(and EntityName rows), also of existing entities.
+
+Shipment public ids are time-ordered UUIDs (version 7, RFC 9562: 48 bits of milliseconds, 74
+random bits), so the unique index on public_id grows at its right edge instead of at a random
+leaf per row; measured 20% faster for a million rows. They are as unguessable as version 4 ids.
+"""
+
+import hashlib
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from operator import attrgetter
+from typing import Any
+
+import psycopg
+from django.db import connection, transaction
+
+from ..models import Dataset
+from ..names import name_forms
+from .types import CompanyRow, ShipmentRow
+
+# Below this many rows the planner's statistics are left to autovacuum.
+ANALYZE_AFTER_ROWS = 100_000
+# Transaction-level advisory lock class: (this, dataset id) serialises imports into a dataset.
+LOCK_CLASS = 0x1A7
+SOURCE = "import"
+
+ProgressCallback = Callable[[int], None]
+Values = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    read: int  # rows received from the parser
+    imported: int  # new shipments (companies: new entities)
+    updated: int  # existing key, changed values
+    unchanged: int
+    entities_created: int
+    duplicates_in_file: int  # rows whose key an earlier line of the file already had
+
+
+# --- Staging -----------------------------------------------------------------------------
+
+# Party key: "i:<identifier>" when the row gives one, else "n:<normalized name>"; computed by
+# Postgres while the rows are copied in (generated columns), not in Python.
+_IDENT = "left(btrim({p}), 64)"
+_PARTY_KEY = (
+    "CASE WHEN btrim({p}) <> '' THEN 'i:' || left(btrim({p}), 64)"
+    " WHEN {norm} <> '' THEN 'n:' || {norm} END"
+)
+
+SHIPMENT_COLUMNS = (
+    "line",
+    "import_key",
+    "date",
+    "hs_code",
+    "declaration_number",
+    "exporter",
+    "exporter_norm",
+    "exporter_phonetic",
+    "exporter_country",
+    "exporter_id",
+    "importer",
+    "importer_norm",
+    "importer_phonetic",
+    "importer_country",
+    "importer_id",
+    "origin_country",
+    "destination_country",
+    "dispatch_country",
+    "description",
+    "quantity",
+    "unit",
+    "value",
+    "currency",
+)
+_SHIPMENT_TYPES = {"line": "integer", "date": "date", "quantity": "numeric", "value": "numeric"}
+SHIPMENT_TABLES = f"""
+CREATE TEMPORARY TABLE import_staging (
+    {", ".join(f"{c} {_SHIPMENT_TYPES.get(c, 'text')}" for c in SHIPMENT_COLUMNS)},
+    exporter_ident text GENERATED ALWAYS AS ({_IDENT.format(p="exporter_id")}) STORED,
+    importer_ident text GENERATED ALWAYS AS ({_IDENT.format(p="importer_id")}) STORED,
+    exporter_key text GENERATED ALWAYS AS
+        ({_PARTY_KEY.format(p="exporter_id", norm="exporter_norm")}) STORED,
+    importer_key text GENERATED ALWAYS AS
+        ({_PARTY_KEY.format(p="importer_id", norm="importer_norm")}) STORED
+) ON COMMIT DROP;
+-- The import_keys of earlier batches: a later line with one of them is a duplicate.
+CREATE TEMPORARY TABLE import_seen (import_key text PRIMARY KEY) ON COMMIT DROP;
+"""
+
+COMPANY_COLUMNS = (
+    "line",
+    "import_key",
+    "name",
+    "norm",
+    "phonetic",
+    "country",
+    "registration_number",
+    "scheme",
+    "incorporation_date",
+    "address",
+)
+COMPANY_TABLES = f"""
+CREATE TEMPORARY TABLE import_staging (
+    {", ".join(f"{c} {'integer' if c == 'line' else 'text'}" for c in COMPANY_COLUMNS)},
+    ident text GENERATED ALWAYS AS ({_IDENT.format(p="registration_number")}) STORED,
+    pkey text GENERATED ALWAYS AS
+        ({_PARTY_KEY.format(p="registration_number", norm="norm")}) STORED
+) ON COMMIT DROP;
+"""
+
+# The parties of the file so far (one row per key, with the entity it resolved to), the
+# spellings in the current batch, and the entities a company import changed.
+PARTY_TABLES = """
+CREATE TEMPORARY TABLE import_party (
+    pkey text PRIMARY KEY,
+    ident text NOT NULL,
+    scheme text NOT NULL,
+    name text NOT NULL,
+    norm text NOT NULL,
+    phonetic text NOT NULL,
+    countries varchar(2)[] NOT NULL DEFAULT '{}',
+    start_date text NOT NULL DEFAULT '',
+    addresses text[] NOT NULL DEFAULT '{}',
+    first_line integer NOT NULL,
+    batch integer NOT NULL,
+    entity_id bigint,
+    created boolean NOT NULL DEFAULT false
+) ON COMMIT DROP;
+CREATE TEMPORARY TABLE import_mention (
+    pkey text NOT NULL,
+    ident text NOT NULL,
+    name text NOT NULL,
+    norm text NOT NULL,
+    phonetic text NOT NULL,
+    country text NOT NULL,
+    n bigint NOT NULL,
+    first_line integer NOT NULL
+) ON COMMIT DROP;
+CREATE TEMPORARY TABLE import_touched (entity_id bigint NOT NULL) ON COMMIT DROP;
+"""
+TEMP_TABLES = ("import_staging", "import_seen", "import_party", "import_mention", "import_touched")
+
+
+def _norm_of(name: str) -> tuple[str, str]:
+    """Normalized and phonetic form of a name the parser did not normalize."""
+    norm, phonetic = name_forms(name)
+    return norm or " ".join(name.casefold().split()), phonetic
+
+
+def _row_key(values: Sequence[Any]) -> str:
+    """A natural key for a row the parser gave none: a hash of its values."""
+    text = "\x1f".join("" if v is None else str(v) for v in values)
+    return "sha:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _completed_shipment(row: ShipmentRow) -> ShipmentRow:
+    changes: dict[str, str] = {}
+    for party in ("exporter", "importer"):
+        name = getattr(row, party)
+        if name and not getattr(row, f"{party}_norm"):
+            changes[f"{party}_norm"], changes[f"{party}_phonetic"] = _norm_of(name)
+    if not row.import_key:
+        changes["import_key"] = _row_key(attrgetter(*SHIPMENT_COLUMNS[2:])(row))
+    return replace(row, **changes)
+
+
+def _completed_company(row: CompanyRow) -> CompanyRow:
+    changes: dict[str, str] = {}
+    if row.name and not row.norm:
+        changes["norm"], changes["phonetic"] = _norm_of(row.name)
+    if not row.import_key:
+        changes["import_key"] = _row_key(attrgetter(*COMPANY_COLUMNS[2:])(row))
+    if not row.scheme:
+        changes["scheme"] = "registration"
+    return replace(row, **changes)
+
+
+def _shipment_values(rows: Iterable[ShipmentRow]) -> Iterator[Values]:
+    get = attrgetter(*SHIPMENT_COLUMNS)
+    for row in rows:
+        if (
+            not row.import_key
+            or (row.exporter and not row.exporter_norm)
+            or (row.importer and not row.importer_norm)
+        ):
+            row = _completed_shipment(row)
+        yield get(row)
+
+
+def _company_values(rows: Iterable[CompanyRow]) -> Iterator[Values]:
+    get = attrgetter(*COMPANY_COLUMNS)
+    for row in rows:
+        if not row.import_key or not row.scheme or (row.name and not row.norm):
+            row = _completed_company(row)
+        yield get(row)
+
+
+def _batches(values: Iterable[Values], size: int) -> Iterator[list[Values]]:
+    iterator = iter(values)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+Merge = Callable[[psycopg.Cursor, int], Counter[str]]
+
+
+def _pipeline(
+    batches: Iterator[list[Values]],
+    *,
+    columns: Sequence[str],
+    merge: Merge,
+    on_progress: ProgressCallback | None,
+) -> tuple[int, Counter[str]]:
+    """COPY each batch into import_staging and merge it; returns rows read and merge counts.
+
+    The merge of batch n runs in a helper thread while this thread pulls batch n + 1 from the
+    parser; the connection is only ever used by one of the two at a time. on_progress runs
+    here, between COPY and merge, so it may use the connection.
+    """
+    conn: psycopg.Connection = connection.connection
+    copy_sql = f"COPY pg_temp.import_staging ({', '.join(columns)}) FROM STDIN"
+    read = 0
+    totals: Counter[str] = Counter()
+    pending: Future[Counter[str]] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-merge") as pool:
+        try:
+            for number, batch in enumerate(batches):
+                if pending is not None:
+                    with connection.wrap_database_errors:
+                        totals += pending.result()
+                    pending = None
+                with connection.wrap_database_errors, conn.cursor() as cursor:
+                    cursor.execute("TRUNCATE pg_temp.import_staging")
+                    with cursor.copy(copy_sql) as copy:
+                        for row in batch:
+                            copy.write_row(row)
+                read += len(batch)
+                batch.clear()  # the next batch is parsed while this one merges
+                if on_progress is not None:
+                    on_progress(read)
+                pending = pool.submit(_merge_batch, conn, merge, number)
+            if pending is not None:
+                with connection.wrap_database_errors:
+                    totals += pending.result()
+                pending = None
+        finally:
+            if pending is not None:  # the parser failed: let the merge finish before rollback
+                wait([pending])
+    return read, totals
+
+
+def _merge_batch(conn: psycopg.Connection, merge: Merge, number: int) -> Counter[str]:
+    with conn.cursor() as cursor:
+        counts = merge(cursor, number)
+        # Check this batch's foreign keys now, while the parser works, not all at commit.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    return counts
+
+
+def _begin(cursor: Any, dataset: Dataset, tables_sql: str) -> None:
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, dataset.pk])
+    # Lasts until the end of the outer transaction: the merge's sorts and hashes stay in memory.
+    # (synchronous_commit = off would gain nothing measurable: there is one commit.)
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+    _drop_temp_tables(cursor)  # left by an earlier load in the same outer transaction
+    cursor.execute(tables_sql)
+    cursor.execute(PARTY_TABLES)
+
+
+def _end(cursor: Any, *, read: int, tables: Sequence[str]) -> None:
+    if read > ANALYZE_AFTER_ROWS:
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
+    _drop_temp_tables(cursor)
+
+
+def _drop_temp_tables(cursor: Any) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {', '.join(f'pg_temp.{t}' for t in TEMP_TABLES)}")
+
+
+def _count(cursor: psycopg.Cursor, sql: str, params: dict[str, Any]) -> int:
+    cursor.execute(sql, params)
+    row = cursor.fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+# --- Parties -----------------------------------------------------------------------------
+
+# Every spelling of every party in the batch: (party, name, country), how often, where first.
+SHIPMENT_MENTIONS = """
+INSERT INTO pg_temp.import_mention
+SELECT pkey, min(ident), left(name, 500), left(min(norm), 500), left(min(phonetic), 200),
+       left(country, 2), count(*), min(line)
+FROM (
+    SELECT exporter_key AS pkey, exporter_ident AS ident, exporter AS name, exporter_norm AS norm,
+           exporter_phonetic AS phonetic, exporter_country AS country, line
+    FROM pg_temp.import_staging WHERE exporter_key IS NOT NULL
+    UNION ALL
+    SELECT importer_key, importer_ident, importer, importer_norm, importer_phonetic,
+           importer_country, line
+    FROM pg_temp.import_staging WHERE importer_key IS NOT NULL
+) AS m
+GROUP BY pkey, name, country
+"""
+
+# Parties new in this batch, named by their most frequent spelling (the first on a tie), with
+# the countries the rows give them.
+SHIPMENT_PARTIES = """
+INSERT INTO pg_temp.import_party
+    (pkey, ident, scheme, name, norm, phonetic, countries, first_line, batch)
+SELECT DISTINCT ON (s.pkey) s.pkey, s.ident, 'registration', s.name, s.norm, s.phonetic,
+       coalesce(c.countries, '{}'), s.first_line, %(batch)s
+FROM (
+    SELECT pkey, min(ident) AS ident, name, min(norm) AS norm, min(phonetic) AS phonetic,
+           sum(n) AS n, min(first_line) AS first_line
+    FROM pg_temp.import_mention GROUP BY pkey, name
+) AS s
+LEFT JOIN (
+    SELECT pkey, array_agg(DISTINCT country ORDER BY country) AS countries
+    FROM pg_temp.import_mention WHERE country <> '' GROUP BY pkey
+) AS c USING (pkey)
+WHERE NOT EXISTS (SELECT 1 FROM pg_temp.import_party AS p WHERE p.pkey = s.pkey)
+ORDER BY s.pkey, s.name = '', s.n DESC, s.first_line
+"""
+
+COMPANY_MENTIONS = """
+INSERT INTO pg_temp.import_mention
+SELECT pkey, min(ident), left(name, 500), left(min(norm), 500), left(min(phonetic), 200), '',
+       count(*), min(line)
+FROM pg_temp.import_staging WHERE pkey IS NOT NULL
+GROUP BY pkey, name
+"""
+
+# Companies: the first row of a key wins; later rows with the key are duplicates.
+COMPANY_PARTIES = """
+INSERT INTO pg_temp.import_party (
+    pkey, ident, scheme, name, norm, phonetic, countries, start_date, addresses, first_line,
+    batch
+)
+SELECT DISTINCT ON (pkey) pkey, ident, CASE WHEN ident <> '' THEN left(scheme, 20) ELSE '' END,
+       left(name, 500), left(norm, 500), left(phonetic, 200),
+       CASE WHEN country <> '' THEN ARRAY[left(country, 2)] ELSE '{}' END,
+       incorporation_date,
+       CASE WHEN btrim(address) <> '' THEN ARRAY[btrim(address)] ELSE '{}' END,
+       line, %(batch)s
+FROM pg_temp.import_staging AS s
+WHERE pkey IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM pg_temp.import_party AS p WHERE p.pkey = s.pkey)
+ORDER BY pkey, line
+"""
+
+RESOLVE_BY_IDENTIFIER = """
+UPDATE pg_temp.import_party AS p SET entity_id = m.entity_id
+FROM (
+    SELECT i.value, min(i.entity_id) AS entity_id
+    FROM entities_identifier AS i JOIN entities_entity AS e ON e.id = i.entity_id
+    WHERE e.dataset_id = %(dataset)s AND i.value IN (
+        SELECT ident FROM pg_temp.import_party WHERE batch = %(batch)s AND ident <> ''
+    )
+    GROUP BY i.value
+) AS m
+WHERE p.batch = %(batch)s AND p.ident = m.value
+"""
+
+# Any spelling of an identified party may match, but only entities without identifiers.
+RESOLVE_IDENTIFIED_BY_NAME = """
+UPDATE pg_temp.import_party AS p SET entity_id = m.entity_id
+FROM (
+    SELECT mn.pkey, min(en.entity_id) AS entity_id
+    FROM pg_temp.import_mention AS mn
+    JOIN entities_entityname AS en ON en.norm = mn.norm AND en.dataset_id = %(dataset)s
+    WHERE mn.ident <> '' AND mn.norm <> ''
+      AND NOT EXISTS (SELECT 1 FROM entities_identifier AS i WHERE i.entity_id = en.entity_id)
+    GROUP BY mn.pkey
+) AS m
+WHERE p.batch = %(batch)s AND p.pkey = m.pkey AND p.entity_id IS NULL
+"""
+
+RESOLVE_BY_NAME = """
+UPDATE pg_temp.import_party AS p SET entity_id = m.entity_id
+FROM (
+    SELECT en.norm, min(en.entity_id) AS entity_id
+    FROM entities_entityname AS en
+    WHERE en.dataset_id = %(dataset)s AND en.norm IN (
+        SELECT norm FROM pg_temp.import_party
+        WHERE batch = %(batch)s AND ident = '' AND entity_id IS NULL
+    )
+    GROUP BY en.norm
+) AS m
+WHERE p.batch = %(batch)s AND p.ident = '' AND p.entity_id IS NULL AND p.norm = m.norm
+"""
+
+# Ids from the table's sequence first, so the party table knows them before the INSERT.
+CLAIM_IDS = """
+UPDATE pg_temp.import_party
+SET entity_id = nextval(pg_get_serial_sequence('entities_entity', 'id')), created = true
+WHERE batch = %(batch)s AND entity_id IS NULL AND (ident <> '') = %(identified)s
+"""
+
+# Every NOT NULL column of Entity with the model's defaults (Django sets no database defaults).
+CREATE_ENTITIES = """
+INSERT INTO entities_entity (
+    id, public_id, schema, name, aliases, countries, nationality, start_date, end_date,
+    addresses, notes, source, created_by_id, created_at, updated_at, ftm_id, extra,
+    dataset_id, investigation_id
+)
+SELECT entity_id, gen_random_uuid(), 'Company', CASE WHEN name <> '' THEN name ELSE ident END,
+       '{}', countries, '{}', start_date, '', addresses, '', %(source)s, NULL, now(), now(),
+       '', '{}', %(dataset)s, NULL
+FROM pg_temp.import_party
+WHERE batch = %(batch)s AND created AND (ident <> '') = %(identified)s
+"""
+
+CREATE_NAMES = """
+INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm, phonetic)
+SELECT entity_id, NULL, %(dataset)s, CASE WHEN name <> '' THEN name ELSE ident END,
+       CASE WHEN name <> '' THEN norm ELSE lower(ident) END, phonetic
+FROM pg_temp.import_party
+WHERE batch = %(batch)s AND created AND (ident <> '') = %(identified)s
+"""
+
+# A registry knows the scheme a shipment file could not tell: "registration" becomes "kz_bin".
+UPGRADE_SCHEMES = """
+WITH upgraded AS (
+    UPDATE entities_identifier AS i SET scheme = p.scheme
+    FROM pg_temp.import_party AS p
+    WHERE p.batch = %(batch)s AND i.entity_id = p.entity_id AND i.value = p.ident
+      AND i.scheme = 'registration' AND p.scheme NOT IN ('', 'registration')
+      AND NOT EXISTS (
+          SELECT 1 FROM entities_identifier AS o
+          WHERE o.entity_id = i.entity_id AND o.scheme = p.scheme AND o.value = p.ident
+      )
+    RETURNING i.entity_id
+)
+INSERT INTO pg_temp.import_touched SELECT entity_id FROM upgraded
+"""
+
+ADD_IDENTIFIERS = """
+WITH added AS (
+    INSERT INTO entities_identifier (entity_id, scheme, value)
+    SELECT p.entity_id, p.scheme, p.ident FROM pg_temp.import_party AS p
+    WHERE p.batch = %(batch)s AND p.ident <> '' AND NOT EXISTS (
+        SELECT 1 FROM entities_identifier AS i WHERE i.entity_id = p.entity_id AND i.value = p.ident
+    )
+    RETURNING entity_id
+)
+INSERT INTO pg_temp.import_touched SELECT entity_id FROM added
+"""
+
+# Spellings an entity does not have yet (case-insensitively) become aliases and search names.
+ADD_ALIASES = """
+WITH spelling AS (
+    SELECT DISTINCT ON (p.entity_id, lower(m.name)) p.entity_id, m.name, m.norm, m.phonetic,
+           m.first_line
+    FROM pg_temp.import_mention AS m JOIN pg_temp.import_party AS p USING (pkey)
+    WHERE m.name <> ''
+    ORDER BY p.entity_id, lower(m.name), m.first_line
+), fresh AS (
+    SELECT s.* FROM spelling AS s JOIN entities_entity AS e ON e.id = s.entity_id
+    WHERE lower(s.name) <> lower(e.name)
+      AND NOT EXISTS (SELECT 1 FROM unnest(e.aliases) AS a WHERE lower(a) = lower(s.name))
+), named AS (
+    INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm, phonetic)
+    SELECT f.entity_id, NULL, %(dataset)s, f.name, f.norm, f.phonetic FROM fresh AS f
+    WHERE NOT EXISTS (
+        SELECT 1 FROM entities_entityname AS en
+        WHERE en.entity_id = f.entity_id AND lower(en.name) = lower(f.name)
+    )
+), aliased AS (
+    UPDATE entities_entity AS e
+    SET aliases = e.aliases || a.names, updated_at = now()
+    FROM (
+        SELECT entity_id, array_agg(name ORDER BY first_line)::varchar(500)[] AS names
+        FROM fresh GROUP BY entity_id
+    ) AS a
+    WHERE e.id = a.entity_id
+    RETURNING e.id
+)
+INSERT INTO pg_temp.import_touched SELECT id FROM aliased
+"""
+
+
+def _resolve_parties(cursor: psycopg.Cursor, params: dict[str, Any]) -> int:
+    """Point this batch's new parties at entities of the dataset; returns how many are new.
+
+    Identified parties are created before the others, so a name given once with an identifier
+    and once without resolves to the one entity.
+    """
+    cursor.execute(RESOLVE_BY_IDENTIFIER, params)
+    cursor.execute(RESOLVE_IDENTIFIED_BY_NAME, params)
+    for identified in (True, False):
+        params = {**params, "identified": identified}
+        if not identified:
+            cursor.execute(RESOLVE_BY_NAME, params)
+        cursor.execute(CLAIM_IDS, params)
+        cursor.execute(CREATE_ENTITIES, params)
+        cursor.execute(CREATE_NAMES, params)
+    cursor.execute(UPGRADE_SCHEMES, params)
+    cursor.execute(ADD_IDENTIFIERS, params)
+    cursor.execute(ADD_ALIASES, params)
+    return _count(
+        cursor,
+        "SELECT count(*) FROM pg_temp.import_party WHERE batch = %(batch)s AND created",
+        params,
+    )
+
+
+# --- Shipments ---------------------------------------------------------------------------
+
+# Lines whose import_key an earlier line had (in this batch or an earlier one) are dropped.
+DROP_DUPLICATES = """
+WITH dropped AS (
+    DELETE FROM pg_temp.import_staging AS s
+    WHERE EXISTS (SELECT 1 FROM pg_temp.import_seen AS x WHERE x.import_key = s.import_key)
+       OR EXISTS (
+           SELECT 1 FROM pg_temp.import_staging AS o
+           WHERE o.import_key = s.import_key AND (o.line, o.ctid) < (s.line, s.ctid)
+       )
+    RETURNING 1
+)
+SELECT count(*) FROM dropped
+"""
+
+SEEN = "INSERT INTO pg_temp.import_seen SELECT import_key FROM pg_temp.import_staging"
+
+SHIPMENT_VALUES = (
+    "date",
+    "exporter_id",
+    "importer_id",
+    "origin_country",
+    "destination_country",
+    "dispatch_country",
+    "hs_code",
+    "description",
+    "quantity",
+    "unit",
+    "value",
+    "currency",
+    "declaration_number",
+)
+# A version 7 UUID: milliseconds since 1970 in the first 48 bits, then version 4's randomness.
+UUID7 = (
+    "(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7'"
+    " || substr(replace(gen_random_uuid()::text, '-', ''), 14))::uuid"
+)
+# One probe of the (dataset, import_key) index per row, then an UPDATE of the rows whose values
+# differ and an INSERT of the new ones. Not INSERT ... ON CONFLICT DO UPDATE: its speculative
+# insertion measured 15% slower for a million new rows, and the advisory lock already rules
+# out a concurrent import of the same keys (the unique index still guards against it).
+MERGE_SHIPMENTS = f"""
+WITH src AS MATERIALIZED (
+    SELECT s.*, pe.entity_id AS exporter_entity, pi.entity_id AS importer_entity, t.id AS old_id,
+           (t.id IS NOT NULL AND ({", ".join(f"t.{c}" for c in SHIPMENT_VALUES)})
+            IS DISTINCT FROM (s.date, pe.entity_id, pi.entity_id, s.origin_country,
+            s.destination_country, s.dispatch_country, s.hs_code, s.description, s.quantity,
+            s.unit, s.value, s.currency, s.declaration_number)) AS changed
+    FROM pg_temp.import_staging AS s
+    LEFT JOIN pg_temp.import_party AS pe ON pe.pkey = s.exporter_key
+    LEFT JOIN pg_temp.import_party AS pi ON pi.pkey = s.importer_key
+    LEFT JOIN entities_shipment AS t
+        ON t.dataset_id = %(dataset)s AND t.import_key = s.import_key AND t.import_key <> ''
+), updated AS (
+    UPDATE entities_shipment AS t SET
+        date = s.date, exporter_id = s.exporter_entity, importer_id = s.importer_entity,
+        origin_country = s.origin_country, destination_country = s.destination_country,
+        dispatch_country = s.dispatch_country, hs_code = s.hs_code, description = s.description,
+        quantity = s.quantity, unit = s.unit, value = s.value, currency = s.currency,
+        declaration_number = s.declaration_number, updated_at = now()
+    FROM src AS s
+    WHERE s.changed AND t.id = s.old_id
+    RETURNING 1
+), inserted AS (
+    INSERT INTO entities_shipment (
+        public_id, date, exporter_id, importer_id, origin_country, destination_country,
+        dispatch_country, hs_code, description, quantity, unit, value, currency,
+        declaration_number, source, created_by_id, created_at, updated_at, import_key, ftm_id,
+        extra, dataset_id, investigation_id
+    )
+    SELECT {UUID7}, date, exporter_entity, importer_entity, origin_country,
+           destination_country, dispatch_country, hs_code, description, quantity, unit, value,
+           currency, declaration_number, %(source)s, NULL, now(), now(), import_key, '', '{{}}',
+           %(dataset)s, NULL
+    FROM src WHERE old_id IS NULL
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
+"""  # noqa: S608  (built from the constants above, never from input)
+
+
+def _merge_shipments(cursor: psycopg.Cursor, batch: int, *, dataset: Dataset) -> Counter[str]:
+    params: dict[str, Any] = {"dataset": dataset.pk, "source": SOURCE, "batch": batch}
+    cursor.execute("TRUNCATE pg_temp.import_mention, pg_temp.import_touched")
+    cursor.execute(SHIPMENT_MENTIONS, params)
+    cursor.execute(SHIPMENT_PARTIES, params)
+    counts: Counter[str] = Counter()
+    counts["entities_created"] = _resolve_parties(cursor, params)
+    counts["duplicates"] = _count(cursor, DROP_DUPLICATES, params)
+    cursor.execute(SEEN)
+    cursor.execute(MERGE_SHIPMENTS, params)
+    counts["imported"], counts["updated"] = cursor.fetchone() or (0, 0)
+    return counts
+
+
+def load_shipments(
+    rows: Iterable[ShipmentRow],
+    *,
+    dataset: Dataset,
+    on_progress: ProgressCallback | None = None,
+    batch_size: int = 50_000,
+) -> LoadResult:
+    """Insert or update shipments by (dataset, import_key), resolving parties to entities.
+
+    One transaction (a savepoint when the caller has one): all of the file or nothing.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        _begin(cursor, dataset, SHIPMENT_TABLES)
+        read, counts = _pipeline(
+            _batches(_shipment_values(rows), batch_size),
+            columns=SHIPMENT_COLUMNS,
+            merge=lambda c, batch: _merge_shipments(c, batch, dataset=dataset),
+            on_progress=on_progress,
+        )
+        _end(
+            cursor,
+            read=read,
+            tables=(
+                "entities_shipment",
+                "entities_entity",
+                "entities_entityname",
+                "entities_identifier",
+            ),
+        )
+    return LoadResult(
+        read=read,
+        imported=counts["imported"],
+        updated=counts["updated"],
+        unchanged=read - counts["duplicates"] - counts["imported"] - counts["updated"],
+        entities_created=counts["entities_created"],
+        duplicates_in_file=counts["duplicates"],
+    )
+
+
+# --- Companies ---------------------------------------------------------------------------
+
+ADD_COUNTRIES = """
+WITH changed AS (
+    UPDATE entities_entity AS e SET countries = e.countries || n.countries, updated_at = now()
+    FROM (
+        SELECT p.entity_id, array_agg(DISTINCT c ORDER BY c)::varchar(2)[] AS countries
+        FROM pg_temp.import_party AS p
+        CROSS JOIN unnest(p.countries) AS c
+        JOIN entities_entity AS x ON x.id = p.entity_id
+        WHERE p.batch = %(batch)s AND NOT p.created AND c <> ALL (x.countries)
+        GROUP BY p.entity_id
+    ) AS n
+    WHERE e.id = n.entity_id
+    RETURNING e.id
+)
+INSERT INTO pg_temp.import_touched SELECT id FROM changed
+"""
+
+ADD_ADDRESSES = """
+WITH changed AS (
+    UPDATE entities_entity AS e SET addresses = e.addresses || n.addresses, updated_at = now()
+    FROM (
+        SELECT p.entity_id, array_agg(DISTINCT a ORDER BY a) AS addresses
+        FROM pg_temp.import_party AS p
+        CROSS JOIN unnest(p.addresses) AS a
+        JOIN entities_entity AS x ON x.id = p.entity_id
+        WHERE p.batch = %(batch)s AND NOT p.created AND a <> ALL (x.addresses)
+        GROUP BY p.entity_id
+    ) AS n
+    WHERE e.id = n.entity_id
+    RETURNING e.id
+)
+INSERT INTO pg_temp.import_touched SELECT id FROM changed
+"""
+
+# The registry's incorporation date replaces ours, unless it would end before it starts.
+SET_START_DATES = """
+WITH changed AS (
+    UPDATE entities_entity AS e SET start_date = n.start_date, updated_at = now()
+    FROM (
+        SELECT DISTINCT ON (entity_id) entity_id, start_date FROM pg_temp.import_party
+        WHERE batch = %(batch)s AND NOT created AND start_date <> ''
+        ORDER BY entity_id, first_line
+    ) AS n
+    WHERE e.id = n.entity_id AND e.start_date <> n.start_date
+      AND (e.end_date = '' OR e.end_date >= n.start_date)
+    RETURNING e.id
+)
+INSERT INTO pg_temp.import_touched SELECT id FROM changed
+"""
+
+COMPANY_COUNTS = """
+SELECT count(*) FILTER (WHERE created),
+       count(*) FILTER (
+           WHERE NOT created AND entity_id IN (SELECT entity_id FROM pg_temp.import_touched)
+       ),
+       (SELECT count(*) FROM pg_temp.import_staging WHERE pkey IS NOT NULL) - count(*)
+FROM pg_temp.import_party WHERE batch = %(batch)s
+"""
+
+
+def _merge_companies(cursor: psycopg.Cursor, batch: int, *, dataset: Dataset) -> Counter[str]:
+    params: dict[str, Any] = {"dataset": dataset.pk, "source": SOURCE, "batch": batch}
+    cursor.execute("TRUNCATE pg_temp.import_mention, pg_temp.import_touched")
+    cursor.execute(COMPANY_MENTIONS, params)
+    cursor.execute(COMPANY_PARTIES, params)
+    counts: Counter[str] = Counter()
+    counts["entities_created"] = _resolve_parties(cursor, params)
+    for sql in (ADD_COUNTRIES, ADD_ADDRESSES, SET_START_DATES):
+        cursor.execute(sql, params)
+    cursor.execute(COMPANY_COUNTS, params)
+    counts["imported"], counts["updated"], counts["duplicates"] = cursor.fetchone() or (0, 0, 0)
+    return counts
+
+
+def load_companies(
+    rows: Iterable[CompanyRow],
+    *,
+    dataset: Dataset,
+    on_progress: ProgressCallback | None = None,
+    batch_size: int = 50_000,
+) -> LoadResult:
+    """Create or update company entities of a registry extract (by identifier, else name).
+
+    Existing entities gain the row's country, address and identifier (unions: nothing is
+    dropped) and its incorporation date; other spellings become aliases. One transaction.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        _begin(cursor, dataset, COMPANY_TABLES)
+        read, counts = _pipeline(
+            _batches(_company_values(rows), batch_size),
+            columns=COMPANY_COLUMNS,
+            merge=lambda c, batch: _merge_companies(c, batch, dataset=dataset),
+            on_progress=on_progress,
+        )
+        _end(
+            cursor,
+            read=read,
+            tables=("entities_entity", "entities_entityname", "entities_identifier"),
+        )
+    return LoadResult(
+        read=read,
+        imported=counts["imported"],
+        updated=counts["updated"],
+        # Rows with neither a name nor a number (the parser rejects them) count as unchanged.
+        unchanged=read - counts["duplicates"] - counts["imported"] - counts["updated"],
+        entities_created=counts["entities_created"],
+        duplicates_in_file=counts["duplicates"],
+    )

@@ -1,0 +1,439 @@
+"""The import loader: COPY into staging, parties resolved within the dataset, idempotent merge."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from entities.importing.loader import LoadResult, load_companies, load_shipments
+from entities.importing.types import CompanyRow, ShipmentRow
+from entities.models import Dataset, Entity, EntityName, Identifier, Shipment
+from entities.names import name_forms
+from entities.services import Scope, entity_create
+
+KZ_SPELLINGS = ("ТОО «Казах Чип Трейд»", "TOO Kazakh Chip Treyd", "Kazakh Chip Treyd LLP")
+
+
+def shipment(line, *, exporter="Elektronik Handel Vogt GmbH", importer=KZ_SPELLINGS[0], **kw):
+    """A parsed row as the parser gives it: names with their normalized and phonetic forms."""
+    values = {
+        "date": datetime.date(2022, 5, 1),
+        "hs_code": "854231",
+        "declaration_number": f"10005020/{line:06d}",
+        "line_no": "1",
+        "exporter_country": "DE",
+        "importer_country": "KZ",
+        "origin_country": "DE",
+        "destination_country": "KZ",
+        "description": "Integrated circuits",
+        "quantity": Decimal("2598"),
+        "unit": "pcs",
+        "value": Decimal("120000.00"),
+        "currency": "EUR",
+        **kw,
+    }
+    exporter_norm, exporter_phonetic = name_forms(exporter)
+    importer_norm, importer_phonetic = name_forms(importer)
+    values.setdefault("import_key", f"decl:{values['declaration_number']}:{values['line_no']}")
+    return ShipmentRow(
+        line=line,
+        exporter=exporter,
+        exporter_norm=exporter_norm,
+        exporter_phonetic=exporter_phonetic,
+        importer=importer,
+        importer_norm=importer_norm,
+        importer_phonetic=importer_phonetic,
+        **values,
+    )
+
+
+def company(line, name, **kw):
+    norm, phonetic = name_forms(name)
+    return CompanyRow(line=line, name=name, norm=norm, phonetic=phonetic, **kw)
+
+
+def entities_of(dataset):
+    return Entity.objects.filter(dataset=dataset)
+
+
+def test_three_spellings_become_one_entity_with_aliases(dataset):
+    rows = [shipment(2 + i, importer=name) for i, name in enumerate(KZ_SPELLINGS * 2)]
+    rows.append(shipment(8, importer=KZ_SPELLINGS[2]))  # the most frequent spelling names it
+
+    result = load_shipments(rows, dataset=dataset)
+
+    assert result == LoadResult(
+        read=7, imported=7, updated=0, unchanged=0, entities_created=2, duplicates_in_file=0
+    )
+    kz = Entity.objects.get(dataset=dataset, countries=["KZ"])
+    assert kz.name == "Kazakh Chip Treyd LLP"
+    assert kz.aliases == ["ТОО «Казах Чип Трейд»", "TOO Kazakh Chip Treyd"]
+    assert (kz.schema, kz.source, kz.investigation_id) == ("Company", "import", None)
+    assert set(EntityName.objects.filter(entity=kz).values_list("name", "norm", "dataset")) == {
+        (name, "kazakh chip treyd", dataset.pk) for name in KZ_SPELLINGS
+    }
+    assert Shipment.objects.filter(dataset=dataset, importer=kz).count() == 7
+    vogt = Entity.objects.get(dataset=dataset, countries=["DE"])
+    assert vogt.name == "Elektronik Handel Vogt GmbH"
+    assert vogt.aliases == []
+    assert not Identifier.objects.filter(entity__dataset=dataset).exists()
+
+
+def test_stored_shipment_values(dataset):
+    load_shipments(
+        [shipment(2, dispatch_country="KZ", quantity=None, value=None, currency="")],
+        dataset=dataset,
+    )
+
+    row = Shipment.objects.get(dataset=dataset)
+    assert (row.date, row.hs_code, row.quantity, row.value, row.currency) == (
+        datetime.date(2022, 5, 1),
+        "854231",
+        None,
+        None,
+        "",
+    )
+    assert (row.origin_country, row.destination_country, row.dispatch_country) == (
+        "DE",
+        "KZ",
+        "KZ",
+    )
+    assert row.import_key == "decl:10005020/000002:1"
+    assert row.declaration_number == "10005020/000002"
+    assert (row.source, row.ftm_id, row.extra, row.created_by, row.investigation) == (
+        "import",
+        "",
+        {},
+        None,
+        None,
+    )
+    assert row.public_id is not None
+    assert row.exporter.name == "Elektronik Handel Vogt GmbH"
+
+
+def test_party_identifier_creates_identifier_and_joins_spellings(dataset):
+    rows = [
+        shipment(2, importer="ТОО «Аспан Арба»", importer_id="940140000385"),
+        shipment(3, importer="Aspan Arba Logistics", importer_id=" 940140000385 "),
+    ]
+
+    result = load_shipments(rows, dataset=dataset)
+
+    assert result.entities_created == 2
+    aspan = Entity.objects.get(identifiers__value="940140000385")
+    assert aspan.dataset == dataset
+    assert aspan.name == "ТОО «Аспан Арба»"
+    assert aspan.aliases == ["Aspan Arba Logistics"]
+    assert list(aspan.identifiers.values_list("scheme", "value")) == [
+        ("registration", "940140000385")
+    ]
+
+
+def test_identifier_links_to_existing_entity_even_if_name_differs(dataset):
+    existing = entity_create(
+        scope=Scope(dataset=dataset),
+        name="Kazakh Chips",
+        identifiers=[("kz_bin", "940140000385")],
+    )
+
+    result = load_shipments(
+        [shipment(2, importer="Совсем Другое Имя", importer_id="940140000385")], dataset=dataset
+    )
+
+    assert result.entities_created == 1  # the exporter only
+    assert Shipment.objects.get(dataset=dataset).importer == existing
+    existing.refresh_from_db()
+    assert existing.aliases == ["Совсем Другое Имя"]
+    assert EntityName.objects.filter(entity=existing, name="Совсем Другое Имя").exists()
+    assert list(existing.identifiers.values_list("scheme", "value")) == [("kz_bin", "940140000385")]
+
+
+def test_existing_entity_reused_by_normalized_name(dataset):
+    first = entity_create(scope=Scope(dataset=dataset), name="ТОО «Казах Чип Трейд»")
+    second = entity_create(scope=Scope(dataset=dataset), name="Kazakh Chip Treyd")
+
+    result = load_shipments([shipment(2, importer="TOO Kazakh Chip Treyd")], dataset=dataset)
+
+    assert result.entities_created == 1
+    assert Shipment.objects.get(dataset=dataset).importer == first  # the lowest id
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.aliases == ["TOO Kazakh Chip Treyd"]
+    assert second.aliases == []
+
+
+def test_identified_party_matches_by_name_only_entities_without_identifiers(dataset):
+    other_bin = entity_create(
+        scope=Scope(dataset=dataset),
+        name="Kazakh Chip Treyd LLP",
+        identifiers=[("kz_bin", "111111111111")],
+    )
+    no_id = entity_create(scope=Scope(dataset=dataset), name="ТОО «Казах Чип Трейд»")
+
+    load_shipments(
+        [shipment(2, importer="TOO Kazakh Chip Treyd", importer_id="940140000385")],
+        dataset=dataset,
+    )
+
+    assert Shipment.objects.get(dataset=dataset).importer == no_id
+    assert set(no_id.identifiers.values_list("scheme", "value")) == {
+        ("registration", "940140000385")
+    }
+    assert other_bin.identifiers.count() == 1
+
+
+def test_other_datasets_and_case_files_are_never_matched(dataset, case):
+    other = Dataset.objects.create(name="Sanctions")
+    in_other = entity_create(
+        scope=Scope(dataset=other), name="Kazakh Chip Treyd", identifiers=[("kz_bin", "1")]
+    )
+    in_case = entity_create(
+        scope=Scope(investigation=case),
+        name="ТОО «Казах Чип Трейд»",
+        identifiers=[("kz_bin", "2")],
+    )
+
+    load_shipments(
+        [
+            shipment(2, importer="TOO Kazakh Chip Treyd"),
+            shipment(3, exporter="Anything", exporter_id="1"),
+            shipment(4, exporter="Something", exporter_id="2"),
+        ],
+        dataset=dataset,
+    )
+
+    parties = set(Shipment.objects.filter(dataset=dataset).values_list("exporter", "importer"))
+    used = {pk for pair in parties for pk in pair}
+    assert not used & {in_other.pk, in_case.pk}
+    assert all(Entity.objects.get(pk=pk).dataset_id == dataset.pk for pk in used)
+    in_other.refresh_from_db()
+    in_case.refresh_from_db()
+    assert in_other.aliases == []
+    assert in_case.aliases == []
+    assert EntityName.objects.filter(entity__in=[in_other, in_case]).count() == 2
+
+
+def test_second_load_changes_nothing(dataset, django_assert_max_num_queries):
+    rows = [shipment(2 + i, importer=name) for i, name in enumerate(KZ_SPELLINGS)]
+    rows.append(shipment(9, importer="Sky Mechanics", importer_id="7707083893"))
+    first = load_shipments(rows, dataset=dataset)
+    before = {
+        "entities": list(entities_of(dataset).order_by("pk").values()),
+        "names": sorted(EntityName.objects.filter(dataset=dataset).values_list("entity", "name")),
+        "identifiers": list(Identifier.objects.values_list("entity", "scheme", "value")),
+        "shipments": list(Shipment.objects.filter(dataset=dataset).order_by("pk").values()),
+    }
+
+    second = load_shipments(rows, dataset=dataset)
+
+    assert first.imported == 4
+    assert second == LoadResult(
+        read=4, imported=0, updated=0, unchanged=4, entities_created=0, duplicates_in_file=0
+    )
+    assert before == {
+        "entities": list(entities_of(dataset).order_by("pk").values()),
+        "names": sorted(EntityName.objects.filter(dataset=dataset).values_list("entity", "name")),
+        "identifiers": list(Identifier.objects.values_list("entity", "scheme", "value")),
+        "shipments": list(Shipment.objects.filter(dataset=dataset).order_by("pk").values()),
+    }
+
+
+def test_changed_value_on_second_load_is_updated(dataset):
+    rows = [shipment(2), shipment(3)]
+    load_shipments(rows, dataset=dataset)
+    untouched = Shipment.objects.get(import_key=rows[0].import_key)
+
+    rows[1].value = Decimal("130000.00")
+    result = load_shipments(rows, dataset=dataset)
+
+    assert (result.imported, result.updated, result.unchanged) == (0, 1, 1)
+    assert Shipment.objects.get(import_key=rows[1].import_key).value == Decimal("130000.00")
+    assert Shipment.objects.get(import_key=rows[0].import_key).updated_at == untouched.updated_at
+
+
+def test_changed_party_on_second_load_is_updated(dataset):
+    load_shipments([shipment(2)], dataset=dataset)
+
+    result = load_shipments([shipment(2, importer="ООО «Скай Механикс»")], dataset=dataset)
+
+    assert (result.updated, result.entities_created) == (1, 1)
+    assert Shipment.objects.get(dataset=dataset).importer.name == "ООО «Скай Механикс»"
+
+
+def test_duplicates_within_the_file_keep_the_first_line(dataset):
+    rows = [
+        shipment(5, value=Decimal("1.00")),
+        shipment(2, value=Decimal("2.00")),
+        shipment(2, value=Decimal("3.00")),
+        shipment(7, declaration_number="other"),
+    ]
+    for row in rows[:3]:
+        row.import_key = "decl:X:1"
+
+    result = load_shipments(rows, dataset=dataset)
+
+    assert result == LoadResult(
+        read=4, imported=2, updated=0, unchanged=0, entities_created=2, duplicates_in_file=2
+    )
+    assert Shipment.objects.get(import_key="decl:X:1").value == Decimal("2.00")
+
+
+def test_rows_without_key_or_norm_are_completed(dataset):
+    row = shipment(2, import_key="")
+    row.importer_norm = row.importer_phonetic = ""
+
+    assert load_shipments([row], dataset=dataset).imported == 1
+    assert load_shipments([row], dataset=dataset).unchanged == 1
+    stored = Shipment.objects.get(dataset=dataset)
+    assert stored.import_key.startswith("sha:")
+    assert EntityName.objects.get(entity=stored.importer).norm == "kazakh chip treyd"
+
+
+def test_party_without_a_name_or_any_party(dataset):
+    result = load_shipments(
+        [shipment(2, exporter="", importer="", importer_id="940140000385")], dataset=dataset
+    )
+
+    assert result.entities_created == 1
+    row = Shipment.objects.get(dataset=dataset)
+    assert row.exporter is None
+    assert row.importer.name == "940140000385"
+
+
+def test_load_is_atomic(dataset):
+    entity_count = Entity.objects.count()
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        load_shipments([shipment(2), shipment(3)], dataset=dataset)
+        assert Shipment.objects.filter(dataset=dataset).count() == 2
+        raise Boom
+
+    assert not Shipment.objects.filter(dataset=dataset).exists()
+    assert Entity.objects.count() == entity_count
+    assert not EntityName.objects.filter(dataset=dataset).exists()
+
+
+def test_failing_row_leaves_nothing(dataset):
+    with pytest.raises(Exception, match="shipment_hs_code_digits"):
+        load_shipments([shipment(2), shipment(3, hs_code="85A2")], dataset=dataset)
+
+    assert not Shipment.objects.filter(dataset=dataset).exists()
+    assert not entities_of(dataset).exists()
+
+
+def test_progress_is_reported_per_batch(dataset):
+    seen = []
+
+    result = load_shipments(
+        (shipment(2 + i) for i in range(7)),
+        dataset=dataset,
+        on_progress=seen.append,
+        batch_size=3,
+    )
+
+    assert seen == [3, 6, 7]
+    assert result.read == result.imported == 7
+
+
+def test_empty_input(dataset):
+    assert load_shipments([], dataset=dataset) == LoadResult(0, 0, 0, 0, 0, 0)
+    assert load_companies([], dataset=dataset) == LoadResult(0, 0, 0, 0, 0, 0)
+
+
+def test_companies_create_and_upsert(dataset):
+    rows = [
+        company(
+            2,
+            "ТОО «Аспан Арба»",
+            country="KZ",
+            registration_number="940140000385",
+            scheme="kz_bin",
+            incorporation_date="2022-04-12",
+            address="Almaty, Abay 10",
+        ),
+        company(3, "Aspan Arba LLP", registration_number="940140000385", scheme="kz_bin"),
+        company(4, "ООО «Скай Механикс»", country="RU"),
+    ]
+
+    first = load_companies(rows, dataset=dataset)
+
+    assert first == LoadResult(
+        read=3, imported=2, updated=0, unchanged=0, entities_created=2, duplicates_in_file=1
+    )
+    aspan = Entity.objects.get(dataset=dataset, identifiers__value="940140000385")
+    assert (aspan.name, aspan.aliases, aspan.countries) == (
+        "ТОО «Аспан Арба»",
+        ["Aspan Arba LLP"],
+        ["KZ"],
+    )
+    assert (aspan.start_date, aspan.addresses) == ("2022-04-12", ["Almaty, Abay 10"])
+    assert list(aspan.identifiers.values_list("scheme", "value")) == [("kz_bin", "940140000385")]
+    assert EntityName.objects.filter(entity=aspan).count() == 2
+
+    again = load_companies(rows, dataset=dataset)
+    assert again == LoadResult(
+        read=3, imported=0, updated=0, unchanged=2, entities_created=0, duplicates_in_file=1
+    )
+
+    rows[0].address = "Astana, Kabanbay Batyr 2"
+    rows[2].incorporation_date = "2021"
+    changed = load_companies(rows, dataset=dataset)
+    assert (changed.imported, changed.updated, changed.unchanged) == (0, 2, 0)
+    aspan.refresh_from_db()
+    assert aspan.addresses == ["Almaty, Abay 10", "Astana, Kabanbay Batyr 2"]
+    assert Entity.objects.get(dataset=dataset, name="ООО «Скай Механикс»").start_date == "2021"
+    assert entities_of(dataset).count() == 2
+
+
+def test_companies_enrich_parties_of_a_shipment_import(dataset):
+    load_shipments(
+        [shipment(2, importer="TOO Kazakh Chip Treyd", importer_id="BIN1")], dataset=dataset
+    )
+    importer = Shipment.objects.get(dataset=dataset).importer
+
+    result = load_companies(
+        [
+            company(
+                2,
+                "ТОО «Казах Чип Трейд»",
+                country="KZ",
+                registration_number="BIN1",
+                scheme="kz_bin",
+                incorporation_date="2022-04",
+            ),
+            company(3, "Elektronik Handel Vogt GmbH", country="DE", address="Berlin"),
+        ],
+        dataset=dataset,
+    )
+
+    assert (result.imported, result.updated, result.entities_created) == (0, 2, 0)
+    importer.refresh_from_db()
+    assert list(importer.identifiers.values_list("scheme", "value")) == [("kz_bin", "BIN1")]
+    assert importer.start_date == "2022-04"
+    assert importer.countries == ["KZ"]
+    assert importer.aliases == ["ТОО «Казах Чип Трейд»"]
+    vogt = Entity.objects.get(dataset=dataset, name="Elektronik Handel Vogt GmbH")
+    assert (vogt.countries, vogt.addresses) == (["DE"], ["Berlin"])
+
+
+def test_companies_never_touch_other_scopes(dataset, case):
+    other = Dataset.objects.create(name="Sanctions")
+    in_other = entity_create(scope=Scope(dataset=other), name="Aspan Arba LLP")
+    in_case = entity_create(
+        scope=Scope(investigation=case), name="Aspan Arba", identifiers=[("kz_bin", "9401")]
+    )
+
+    result = load_companies(
+        [company(2, "ТОО «Аспан Арба»", registration_number="9401", country="KZ")],
+        dataset=dataset,
+    )
+
+    assert result.entities_created == 1
+    in_other.refresh_from_db()
+    in_case.refresh_from_db()
+    assert (in_other.countries, in_case.countries) == ([], [])
+    assert entities_of(dataset).get().identifiers.get().value == "9401"
