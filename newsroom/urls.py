@@ -14,6 +14,7 @@ urlpatterns = [
     # Evidence downloads on EVIDENCE_DOWNLOAD_ORIGIN: a signed, expiring link is the key.
     path("dl/<str:token>", evidence_views.signed_download, name="evidence-signed"),
     path("datasets/", include("entities.dataset_urls")),
+    path("imports/", include("entities.import_urls")),
     path("search/", views.search, name="search"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon),

@@ -98,13 +98,18 @@ def _fill(route: str, world: World, ids: dict) -> str:
 
 # Routes whose only key is a signed, expiring token (evidence downloads on another origin).
 SIGNED_ROUTES = {"dl/<str:token>"}
+# Staff-only routes (imports): any other user gets 404.
+STAFF_KWARGS = {"<uuid:import_id>"}
 
 
 def test_every_pattern_with_an_id_is_classified():
     unclassified = [
         r
         for r, _ in _patterns_with_ids()
-        if "<uuid:case_id>" not in r and "<uuid:dataset_id>" not in r and r not in SIGNED_ROUTES
+        if "<uuid:case_id>" not in r
+        and "<uuid:dataset_id>" not in r
+        and r not in SIGNED_ROUTES
+        and not any(k in r for k in STAFF_KWARGS)
     ]
     assert unclassified == [], "case-scoped (<case_id>) or shared (<dataset_id>)? Say which."
 
@@ -270,3 +275,30 @@ def test_shared_routes_need_login_and_never_open_case_entities(route, pattern, w
         if response.status_code != 405:
             assert response.status_code == 302
             assert response["Location"].startswith("/accounts/login/")
+
+
+def _staff_patterns() -> list[tuple[str, URLPattern]]:
+    return [(r, p) for r, p in _patterns_with_ids() if any(k in r for k in STAFF_KWARGS)]
+
+
+@pytest.mark.parametrize(("route", "pattern"), _staff_patterns(), ids=lambda v: str(v))
+def test_staff_routes_are_404_for_everyone_else(route, pattern, world, client, tmp_path):
+    from entities.importing import service
+
+    source = tmp_path / "customs.csv"
+    source.write_text("date,hs_code,importer\n2022-05-01,8542,Dala Micro\n", encoding="utf-8")
+    job = service.import_stage(
+        kind="shipments", dataset=world.dataset, path=source, original_name="customs.csv"
+    )
+    url = "/" + route.replace("<uuid:import_id>", str(job.public_id))
+    client.force_login(world.alice)  # a case owner, not staff
+    for method in ("get", "post"):
+        assert getattr(client, method)(url).status_code in (404, 405)
+    client.logout()
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        if response.status_code != 405:
+            assert response["Location"].startswith("/accounts/login/")
+    staff = UserFactory(username="erlan", is_staff=True)
+    client.force_login(staff)
+    assert {client.get(url).status_code, client.post(url).status_code} - {404, 405}

@@ -1,0 +1,37 @@
+"""Celery tasks of the entities app: thin wrappers that claim a job row and call a service."""
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from investigations import jobs
+
+from .models import ImportJob
+
+
+@shared_task(
+    name="entities.run_import",
+    bind=True,
+    ignore_result=True,
+    soft_time_limit=settings.LONGEST_TASK_SECONDS - 60,
+    time_limit=settings.LONGEST_TASK_SECONDS,
+)
+def run_import(self, job_id: int) -> None:
+    from .importing.readers import UnreadableFile
+    from .importing.service import import_run
+
+    job = jobs.job_claim(ImportJob, job_id, task_id=self.request.id, select_related=("dataset",))
+    if job is None:
+        return
+    try:
+        import_run(job=job)
+    except UnreadableFile as exc:
+        jobs.job_fail(job, task_id=self.request.id, reason=f"The file cannot be read: {exc.reason}")
+    except SoftTimeLimitExceeded:
+        jobs.job_fail(
+            job,
+            task_id=self.request.id,
+            reason="The import took longer than the time limit; nothing was imported.",
+        )
+    else:
+        jobs.job_finish(job, task_id=self.request.id)
