@@ -20,4 +20,5 @@ urlpatterns = [
     path("shipments/new/", views.shipment_create, name="shipment-create"),
     path("shipments/<uuid:shipment_id>/delete/", views.shipment_delete, name="shipment-delete"),
     path("export.ftm.json", views.case_export_ftm, name="export-ftm"),
+    path("flows/", views.flow_list, name="flows"),
 ]

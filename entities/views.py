@@ -17,7 +17,7 @@ from investigations.access import Action
 from investigations.errors import DomainError
 from investigations.models import Investigation
 
-from . import selectors, services
+from . import flows, selectors, services
 from .codes import country_name
 from .forms import EntityFilterForm, EntityForm, LinkForm, ShipmentFilterForm, ShipmentForm
 from .models import LINK_ENDS, Dataset, Entity, Link, Pin, Shipment
@@ -544,3 +544,30 @@ def dataset_shipments(request: HttpRequest, dataset_id) -> HttpResponse:
     if request.htmx and request.htmx.target == "shipment-table":
         template += "#shipment-table"
     return render(request, template, {**context, "dataset": dataset})
+
+
+# --- Trade flows ----------------------------------------------------------------------------
+
+
+def _flows_page(request: HttpRequest, context: dict, *, case=None, dataset=None) -> HttpResponse:
+    """Trade flows of a case file or dataset; htmx filter requests get only #flows-body."""
+    form = flows.FlowFilterForm(request.GET or None)
+    table = flows.flow_table(case=case, dataset=dataset, **form.selector_kwargs())
+    template = "entities/flows.html"
+    if request.htmx and request.htmx.target == "flows-body":
+        template += "#flows-body"
+    return render(
+        request, template, {**context, "form": form, "flows": table, **flows.flow_charts(table)}
+    )
+
+
+@require_GET
+def flow_list(request: HttpRequest, case_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    return _flows_page(request, {"case": case, "tab": "flows"}, case=case)
+
+
+@require_GET
+def dataset_flows(request: HttpRequest, dataset_id) -> HttpResponse:
+    dataset = _dataset(dataset_id)
+    return _flows_page(request, {"dataset": dataset}, dataset=dataset)
