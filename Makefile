@@ -39,7 +39,8 @@ run: migrate
 	@echo
 	$(VENV)/bin/honcho start -f Procfile
 
-test: bootstrap
+test: install
+	$(PY) -m newsroom.bootstrap --fresh-test-db
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install

@@ -177,9 +177,27 @@ def ensure_redis(redis_url: str) -> None:
         fail(f"Redis at {host}:{port} did not answer a ping ({exc}); check REDIS_URL.")
 
 
+def drop_test_database(database_url: str) -> None:
+    """Drop test_<name> even if a stray session (a killed run's worker) still holds it.
+
+    pytest-django recreates the test database at every run; a leftover connection would make
+    that fail with "database is being accessed by other users".
+    """
+    url = urlparse(database_url)
+    name = "test_" + (url.path.lstrip("/") or "casefile")
+    with psycopg.connect(
+        url._replace(path="/postgres").geturl(), autocommit=True, connect_timeout=5
+    ) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
 def main() -> None:
     env = environ.Env()
     ensure_postgres(env.str("DATABASE_URL", default=DEFAULT_DATABASE_URL))
+    if "--fresh-test-db" in sys.argv:
+        drop_test_database(env.str("DATABASE_URL", default=DEFAULT_DATABASE_URL))
     ensure_redis(
         env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default=DEFAULT_REDIS_URL))
     )
