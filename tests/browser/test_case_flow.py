@@ -69,6 +69,9 @@ def test_reporter_creates_case_adds_member_and_outsider_sees_nothing(
 
     # The list filter swaps the table in place (htmx), without a full reload.
     page.get_by_role("link", name="My case files").first.click()
+    expect(page).to_have_url(re.compile(r"/cases/$"))
+    # htmx is a deferred script: let it process the page before typing into the filter.
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     page.evaluate("window.__marker = 'same page'")
     page.get_by_placeholder("Filter by title or summary").fill("nothing like this")
     expect(page.locator("#case-list")).to_contain_text("No case file matches this filter")

@@ -69,6 +69,8 @@ def test_reporter_searches_pins_links_and_reads_totals(page, live_server, transa
     # Back to the son's page: add an ownership link, finding the company by another spelling.
     page.goto(f"{base}/cases/{case.public_id}/entities/")
     page.get_by_role("link", name="Timur Hartmann").click()
+    expect(page.get_by_role("heading", name=re.compile("Timur Hartmann"))).to_be_visible()
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     page.locator("#link-form > summary").click()
     page.locator("#id_kind").select_option("Ownership")
     page.locator("#other-search").fill("TOO Dala Mikro")
