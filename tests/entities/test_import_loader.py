@@ -214,7 +214,7 @@ def test_other_datasets_and_case_files_are_never_matched(dataset, case):
     assert EntityName.objects.filter(entity__in=[in_other, in_case]).count() == 2
 
 
-def test_second_load_changes_nothing(dataset, django_assert_max_num_queries):
+def test_second_load_changes_nothing(dataset):
     rows = [shipment(2 + i, importer=name) for i, name in enumerate(KZ_SPELLINGS)]
     rows.append(shipment(9, importer="Sky Mechanics", importer_id="7707083893"))
     first = load_shipments(rows, dataset=dataset)
@@ -239,6 +239,27 @@ def test_second_load_changes_nothing(dataset, django_assert_max_num_queries):
     }
 
 
+def test_namesakes_resolve_the_same_way_on_a_second_load(dataset):
+    older = entity_create(
+        scope=Scope(dataset=dataset), name="Beta Systems", identifiers=[("kz_bin", "B1")]
+    )
+    rows = [
+        shipment(2, importer="Alpha Trade"),  # no entity named so yet: a new one
+        # The older entity, by its number, written with that name: it becomes an alias.
+        shipment(3, importer="TOO Alpha Trade", importer_id="B1"),
+    ]
+    load_shipments(rows, dataset=dataset, batch_size=1)
+    older.refresh_from_db()
+    assert older.aliases == ["TOO Alpha Trade"]
+    alpha = Shipment.objects.get(import_key=rows[0].import_key).importer
+    assert alpha != older
+
+    again = load_shipments(rows, dataset=dataset, batch_size=1)
+
+    assert (again.unchanged, again.updated) == (2, 0)
+    assert Shipment.objects.get(import_key=rows[0].import_key).importer == alpha
+
+
 def test_changed_value_on_second_load_is_updated(dataset):
     rows = [shipment(2), shipment(3)]
     load_shipments(rows, dataset=dataset)
@@ -250,6 +271,16 @@ def test_changed_value_on_second_load_is_updated(dataset):
     assert (result.imported, result.updated, result.unchanged) == (0, 1, 1)
     assert Shipment.objects.get(import_key=rows[1].import_key).value == Decimal("130000.00")
     assert Shipment.objects.get(import_key=rows[0].import_key).updated_at == untouched.updated_at
+
+
+def test_same_number_written_differently_is_unchanged(dataset):
+    load_shipments([shipment(2, value=Decimal("120000"), quantity=Decimal("5.5"))], dataset=dataset)
+
+    again = load_shipments(
+        [shipment(2, value=Decimal("120000.000"), quantity=Decimal("5.500"))], dataset=dataset
+    )
+
+    assert (again.updated, again.unchanged) == (0, 1)
 
 
 def test_changed_party_on_second_load_is_updated(dataset):
@@ -277,6 +308,27 @@ def test_duplicates_within_the_file_keep_the_first_line(dataset):
         read=4, imported=2, updated=0, unchanged=0, entities_created=2, duplicates_in_file=2
     )
     assert Shipment.objects.get(import_key="decl:X:1").value == Decimal("2.00")
+
+
+def test_batches_share_parties_and_find_duplicates_of_earlier_batches(dataset):
+    rows = [shipment(2 + i, importer=KZ_SPELLINGS[i % 3]) for i in range(7)]
+    repeat = shipment(20, value=Decimal("1.00"))
+    repeat.import_key = rows[0].import_key
+    seen = []
+
+    result = load_shipments([*rows, repeat], dataset=dataset, batch_size=2, on_progress=seen.append)
+
+    assert seen == [2, 4, 6, 8]
+    assert result == LoadResult(
+        read=8, imported=7, updated=0, unchanged=0, entities_created=2, duplicates_in_file=1
+    )
+    kz = Entity.objects.get(dataset=dataset, countries=["KZ"])
+    assert (kz.name, kz.aliases) == (KZ_SPELLINGS[0], list(KZ_SPELLINGS[1:]))
+    assert Shipment.objects.filter(importer=kz).count() == 7
+    assert Shipment.objects.get(import_key=rows[0].import_key).value == Decimal("120000.00")
+
+    again = load_shipments([*rows, repeat], dataset=dataset, batch_size=3)
+    assert (again.unchanged, again.duplicates_in_file, again.entities_created) == (7, 1, 0)
 
 
 def test_rows_without_key_or_norm_are_completed(dataset):
@@ -325,18 +377,32 @@ def test_failing_row_leaves_nothing(dataset):
     assert not entities_of(dataset).exists()
 
 
-def test_progress_is_reported_per_batch(dataset):
+def test_progress_is_reported_per_batch_and_may_query(dataset):
     seen = []
 
+    def on_progress(rows):  # between COPY and merge the connection is free
+        seen.append((rows, Dataset.objects.filter(pk=dataset.pk).exists()))
+
     result = load_shipments(
-        (shipment(2 + i) for i in range(7)),
-        dataset=dataset,
-        on_progress=seen.append,
-        batch_size=3,
+        (shipment(2 + i) for i in range(7)), dataset=dataset, on_progress=on_progress, batch_size=3
     )
 
-    assert seen == [3, 6, 7]
+    assert seen == [(3, True), (6, True), (7, True)]
     assert result.read == result.imported == 7
+
+
+def test_parser_failing_midway_leaves_nothing(dataset):
+    def rows():
+        yield from (shipment(2 + i) for i in range(5))
+        raise ValueError("unreadable line 7")
+
+    with pytest.raises(ValueError, match="line 7"):
+        load_shipments(rows(), dataset=dataset, batch_size=2)
+
+    assert not Shipment.objects.filter(dataset=dataset).exists()
+    assert not entities_of(dataset).exists()
+    # The connection is usable again, and a second attempt loads the file.
+    assert load_shipments([shipment(2)], dataset=dataset).imported == 1
 
 
 def test_empty_input(dataset):
@@ -418,6 +484,26 @@ def test_companies_enrich_parties_of_a_shipment_import(dataset):
     assert importer.aliases == ["ТОО «Казах Чип Трейд»"]
     vogt = Entity.objects.get(dataset=dataset, name="Elektronik Handel Vogt GmbH")
     assert (vogt.countries, vogt.addresses) == (["DE"], ["Berlin"])
+
+
+def test_companies_in_several_batches(dataset):
+    rows = [
+        company(2 + i, f"Company {chr(65 + i)} LLP", registration_number=f"BIN{i}")
+        for i in range(5)
+    ]
+    rows.append(company(9, "Company A Limited", registration_number="BIN0", country="KZ"))
+
+    result = load_companies(rows, dataset=dataset, batch_size=2)
+
+    assert result == LoadResult(
+        read=6, imported=5, updated=0, unchanged=0, entities_created=5, duplicates_in_file=1
+    )
+    first = Entity.objects.get(dataset=dataset, identifiers__value="BIN0")
+    assert (first.name, first.aliases, first.countries) == (
+        "Company A LLP",
+        ["Company A Limited"],
+        [],
+    )
 
 
 def test_companies_never_touch_other_scopes(dataset, case):
