@@ -333,13 +333,42 @@ class Link(ScopedModel):
 class Shipment(ScopedModel):
     """One customs declaration line: who sent which goods where, when, for how much."""
 
+    # A shipment table may hold millions of rows, and every index is paid for by every imported
+    # row. The scope and party foreign keys therefore have no single-column index of their own:
+    # the composite indexes in Meta start with them and serve their look-ups and cascades.
+    investigation = models.ForeignKey(
+        Investigation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="entities_shipment_set",
+        db_index=False,
+    )
+    dataset = models.ForeignKey(
+        Dataset,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="entities_shipment_set",
+        db_index=False,
+    )
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     date = models.DateField()
     exporter = models.ForeignKey(
-        Entity, null=True, blank=True, on_delete=models.PROTECT, related_name="exports"
+        Entity,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exports",
+        db_index=False,
     )
     importer = models.ForeignKey(
-        Entity, null=True, blank=True, on_delete=models.PROTECT, related_name="imports"
+        Entity,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="imports",
+        db_index=False,
     )
     origin_country = models.CharField(max_length=2, blank=True)
     destination_country = models.CharField(max_length=2, blank=True)
@@ -358,6 +387,7 @@ class Shipment(ScopedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # imported rows have none: a partial index in Meta
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -398,9 +428,24 @@ class Shipment(ScopedModel):
             # An entity's shipments as exporter / importer, by date; totals by year.
             models.Index(fields=["exporter", "date"], name="shipment_exporter_date_idx"),
             models.Index(fields=["importer", "date"], name="shipment_importer_date_idx"),
-            # The case's and the dataset's shipment tables, newest first.
-            models.Index(fields=["investigation", "-date"], name="shipment_case_date_idx"),
-            models.Index(fields=["dataset", "-date"], name="shipment_dataset_date_idx"),
+            # The case's and the dataset's shipment tables, newest first. Each partial to its
+            # scope: a dataset's rows are not entries in the case index, and vice versa.
+            models.Index(
+                fields=["investigation", "-date"],
+                condition=Q(investigation__isnull=False),
+                name="shipment_case_date_partial_idx",
+            ),
+            models.Index(
+                fields=["dataset", "-date"],
+                condition=Q(dataset__isnull=False),
+                name="shipment_dataset_date_part_idx",
+            ),
+            # Setting a deleted user's rows to NULL; imported rows have no creator.
+            models.Index(
+                fields=["created_by"],
+                condition=Q(created_by__isnull=False),
+                name="shipment_created_by_idx",
+            ),
             # HS prefix filters (hs_code LIKE '8542%').
             models.Index(
                 OpClass("hs_code", name="varchar_pattern_ops"), name="shipment_hs_prefix_idx"
