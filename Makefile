@@ -62,9 +62,9 @@ bench-search: bootstrap
 bench-entity-page: bootstrap
 	$(PY) bench/entity_page.py
 
-.PHONY: bench-snapshots bench-upload
-bench-snapshots bench-upload: export DATABASE_URL = $(BENCH_DATABASE_URL)
-bench-snapshots bench-upload: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
+.PHONY: bench-snapshots bench-upload bench-import
+bench-snapshots bench-upload bench-import: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench-snapshots bench-upload bench-import: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
 
 # 200 local pages captured by one 2-process Celery worker vs two wget processes; every WARC
 # checked. Options: make bench-snapshots BENCH_ARGS="--latency-ms 100" (also --profile, --keep)
@@ -75,3 +75,9 @@ bench-snapshots: bootstrap
 # Peak RSS of a gunicorn sync worker during a 100 MB document upload, and a refused 150 MB one.
 bench-upload: bootstrap
 	$(PY) bench/upload.py
+
+# 1,000,000 generated customs rows through `manage.py import_shipments` (fresh, then again),
+# against `psql \copy` into a bare table and django-import-export on a 100,000-row slice.
+# Options: make bench-import N=100000 BENCH_ARGS="--no-iie" (also --profile, --iie-rows N)
+bench-import: bootstrap
+	$(PY) bench/import_bench.py $(if $(N),--n $(N),) $(BENCH_ARGS)

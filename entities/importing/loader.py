@@ -676,7 +676,12 @@ WITH src AS MATERIALIZED (
     FROM pg_temp.import_staging AS s
     LEFT JOIN pg_temp.import_party AS pe ON pe.pkey = s.exporter_key
     LEFT JOIN pg_temp.import_party AS pi ON pi.pkey = s.importer_key
-    LEFT JOIN pg_temp.import_existing AS x ON x.import_key = s.import_key
+    -- One probe of the snapshot's primary key per row, not a hash of the whole snapshot per
+    -- batch (which a re-import of a million rows would build twenty times).
+    LEFT JOIN LATERAL (
+        SELECT id, digest FROM pg_temp.import_existing AS e
+        WHERE e.import_key = s.import_key OFFSET 0
+    ) AS x ON true
 ), updated AS (
     UPDATE entities_shipment AS t SET
         date = s.date, exporter_id = s.exporter_entity, importer_id = s.importer_entity,
