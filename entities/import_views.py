@@ -91,7 +91,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 def _job(import_id) -> ImportJob:
     return get_object_or_404(
         ImportJob.objects.select_related("dataset", "created_by"),
-        public_id=access._parse_uuid(import_id),
+        public_id=access.parse_public_id(import_id),
     )
 
 

@@ -75,7 +75,7 @@ def entity_in_case(*, case: Investigation, public_id: Any) -> Entity:
     entity = (
         _with_identifiers(Entity.objects.select_related("dataset", "created_by"))
         .annotate(is_pinned=Exists(pinned))
-        .filter(public_id=access._parse_uuid(public_id))
+        .filter(public_id=access.parse_public_id(public_id))
         .filter(Q(investigation=case) | Q(is_pinned=True))
         .first()
     )
@@ -87,7 +87,7 @@ def entity_in_case(*, case: Investigation, public_id: Any) -> Entity:
 def entity_in_dataset(*, dataset: Dataset, public_id: Any) -> Entity:
     entity = (
         _with_identifiers(Entity.objects.select_related("dataset"))
-        .filter(dataset=dataset, public_id=access._parse_uuid(public_id))
+        .filter(dataset=dataset, public_id=access.parse_public_id(public_id))
         .first()
     )
     if entity is None:

@@ -269,7 +269,7 @@ def entity_lookup(request: HttpRequest, case_id) -> HttpResponse:
             request,
             "entities/_lookup.html#chosen",
             {
-                "chosen": _visible_party(request, case, access._parse_uuid(chosen)),
+                "chosen": _visible_party(request, case, access.parse_public_id(chosen)),
                 "field": field,
             },
         )
@@ -482,7 +482,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 
 
 def _dataset(dataset_id) -> Dataset:
-    return get_object_or_404(Dataset, public_id=access._parse_uuid(dataset_id))
+    return get_object_or_404(Dataset, public_id=access.parse_public_id(dataset_id))
 
 
 @require_GET

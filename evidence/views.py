@@ -347,7 +347,7 @@ def snapshot_diff(request: HttpRequest, case_id, snapshot_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
     snapshot = _snapshot(request, case, snapshot_id)
     try:
-        against = access._parse_uuid(request.GET.get("against", ""))
+        against = access.parse_public_id(request.GET.get("against", ""))
     except Http404:
         against = None
     other = (
@@ -531,7 +531,7 @@ def citation_create(request: HttpRequest, case_id, claim_kind: str, claim_id) ->
     kind, evidence_id = form.cleaned_data["evidence"]
     evidence_model = Document if kind == "document" else Snapshot
     evidence = evidence_model.objects.filter(
-        investigation=case, public_id=access._parse_uuid(evidence_id)
+        investigation=case, public_id=access.parse_public_id(evidence_id)
     ).first()
     if evidence is None:
         messages.error(request, "That evidence is not in this case file.")

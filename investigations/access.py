@@ -86,11 +86,12 @@ def check(user: User | None, action: Action | str, investigation: Investigation)
         raise PermissionDenied(f"Your role ({role}) does not allow this ({action}).")
 
 
-def _parse_uuid(value: Any) -> UUID:
+def parse_public_id(value: Any) -> UUID:
+    """The UUID in a URL or form value; anything else is a 404, like an id that matches nothing."""
     try:
         return value if isinstance(value, UUID) else UUID(str(value))
     except (ValueError, TypeError, AttributeError) as exc:
-        raise Http404("No such case file") from exc
+        raise Http404("Not found") from exc
 
 
 def get_case_for(
@@ -100,7 +101,7 @@ def get_case_for(
     case = (
         visible_investigations(user)
         .select_related("created_by")
-        .filter(public_id=_parse_uuid(public_id))
+        .filter(public_id=parse_public_id(public_id))
         .first()
     )
     if case is None:
@@ -131,7 +132,7 @@ def get_case_object_for[M: CaseOwnedModel](
     check(user, action, case)
     qs = queryset.objects.all() if isinstance(queryset, type) else queryset
     try:
-        return qs.get(investigation=case, public_id=_parse_uuid(public_id))
+        return qs.get(investigation=case, public_id=parse_public_id(public_id))
     except (qs.model.DoesNotExist, ValidationError) as exc:
         raise Http404("No such object") from exc
 
