@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchdb
 import namegen
+import psycopg
 
 BASE_DIR = benchdb.BASE_DIR
 VENV_BIN = Path(sys.executable).parent
@@ -537,7 +538,7 @@ def profile(path: Path, n: int, *, explain_sql: bool = False) -> dict:
     name = f"bench-import-{n}-profile"
     delete_dataset(name)
     dataset = dataset_for(name)
-    statements: list[dict] = []
+    explains: list[dict] = []
 
     def wrapper(execute, sql, params, many, context):
         explain = None
@@ -553,38 +554,55 @@ def profile(path: Path, n: int, *, explain_sql: bool = False) -> dict:
                 c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
                 explain = [r[0] for r in c.fetchall()]
                 c.execute("ROLLBACK TO SAVEPOINT bench_explain")
+        if explain is not None:
+            explains.append({"sql": " ".join(sql.split())[:160], "explain": explain})
+        return execute(sql, params, many, context)
+
+    # Every statement on the connection, the merge thread's raw psycopg ones included, summed
+    # per statement text over the batches.
+    totals: Counter = Counter()
+    calls: Counter = Counter()
+    original_execute = psycopg.Cursor.execute
+
+    def timed_execute(self, query, params=None, **kwargs):
+        key = " ".join((query if isinstance(query, str) else query.as_string(self)).split())[:160]
         started = time.monotonic()
         try:
-            return execute(sql, params, many, context)
+            return original_execute(self, query, params, **kwargs)
         finally:
-            statements.append({
-                "sql": " ".join(sql.split())[:160],
-                "seconds": round(time.monotonic() - started, 3),
-                "explain": explain,
-            })  # fmt: skip
+            totals[key] += time.monotonic() - started
+            calls[key] += 1
 
     parser = Parser("shipments", mapping, table.headers)
     marks = []
     started = time.monotonic()
-    with connection.execute_wrapper(wrapper), transaction.atomic():
-        result = loader.load_shipments(
-            (r for r in (parser.parse(line, v) for line, v in table.rows())
-             if not isinstance(r, list)),
-            dataset=dataset,
-            on_progress=lambda done: marks.append((done, time.monotonic() - started)),
-        )  # fmt: skip
+    psycopg.Cursor.execute = timed_execute
+    try:
+        with connection.execute_wrapper(wrapper), transaction.atomic():
+            result = loader.load_shipments(
+                (r for r in (parser.parse(line, v) for line, v in table.rows())
+                 if not isinstance(r, list)),
+                dataset=dataset,
+                on_progress=lambda done: marks.append((done, time.monotonic() - started)),
+            )  # fmt: skip
+    finally:
+        psycopg.Cursor.execute = original_execute
     out["load_seconds"] = round(time.monotonic() - started, 2)
     out["staging_seconds"] = round(marks[-1][1], 2) if marks else None
     out["result"] = result.__dict__
-    statements.sort(key=lambda s: -s["seconds"])
-    out["statements"] = statements[:12]
+    statements = [
+        {"sql": sql, "seconds": round(seconds, 3), "calls": calls[sql]}
+        for sql, seconds in totals.most_common(15)
+    ]
+    out["statements"] = statements
+    out["explains"] = explains
     print(
         f"profile: load_shipments {out['load_seconds']} s, of which read+parse+COPY"
-        f" {out['staging_seconds']} s; slowest statements:",
+        f" {out['staging_seconds']} s; database time by statement (all batches):",
         flush=True,
     )
-    for s in statements[:8]:
-        print(f"  {s['seconds']:8.2f} s  {s['sql'][:110]}", flush=True)
+    for s in statements[:12]:
+        print(f"  {s['seconds']:8.2f} s {s['calls']:4d}x  {s['sql'][:100]}", flush=True)
     delete_dataset(name)
     return out
 
