@@ -2,6 +2,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -36,5 +37,9 @@ def page(live_server):
         page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
         page.js_errors = errors
         yield page
+        # While Playwright's loop runs, Django keeps this thread's connections per context
+        # (asgiref's Local sees a running loop): the ORM calls the test made used a connection
+        # of their own, which would otherwise stay open until the test database is dropped.
+        connections.close_all()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
