@@ -152,7 +152,8 @@ def import_confirm(*, job: ImportJob, spec: dict, save_as: str = "", actor=None)
 
 
 def progress_key(job: ImportJob) -> str:
-    return f"import-progress:{job.pk}"
+    # By public id: a database rebuilt for tests or a demo reuses primary keys, not UUIDs.
+    return f"import-progress:{job.public_id}"
 
 
 def progress(job: ImportJob) -> dict:

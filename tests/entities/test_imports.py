@@ -174,3 +174,56 @@ def test_import_runs_in_a_real_worker(celery_worker, customs_file, client):
     )
     assert done.status == "done", done.error
     assert (done.rows_imported, done.rows_rejected) == (3, 2)
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+@pytest.mark.worker
+def test_killed_worker_leaves_nothing_and_the_import_runs_again(celery_worker, tmp_path):
+    """SIGKILL the pool process mid-import: no row of the file is visible, the message is
+    delivered again, and the second attempt imports every row once."""
+    import os
+    import signal
+    import time
+
+    from entities.importing import service
+
+    rows, parties = 150_000, 40
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("date,declaration_number,exporter,importer,hs_code,value,currency\n")
+        for n in range(rows):
+            fh.write(
+                f"2022-{n % 12 + 1:02d}-{n % 28 + 1:02d},DT{n:07d},"
+                f"Exporter {n % parties} GmbH,ТОО «Импортер {n % 7}»,854231,{n % 1000 + 1}.50,USD\n"
+            )
+    dataset = Dataset.objects.create(name="killed")
+    job = service.import_stage(
+        kind="shipments", dataset=dataset, path=path, original_name="big.csv"
+    )
+    service.import_confirm(job=job, spec=job.mapping)
+
+    # The first batch is in (50,000 rows): the import is well under way, nothing committed.
+    celery_worker.wait_for(lambda: service.progress(job).get("rows", 0) >= 50_000, timeout=60)
+    (child,) = _children(celery_worker.process.pid)
+    os.kill(child, signal.SIGKILL)
+    running = ImportJob.objects.get(pk=job.pk)
+    assert (running.status, running.attempts) == ("running", 1)
+    time.sleep(0.2)
+    assert not Shipment.objects.filter(dataset=dataset).exists()
+    assert not Entity.objects.filter(dataset=dataset).exists()
+
+    done = celery_worker.wait_for(
+        lambda: ImportJob.objects.filter(pk=job.pk, status__in=["done", "failed"]).first(),
+        timeout=180,
+        interval=0.5,
+    )
+    assert done.status == "done", done.error
+    assert done.attempts == 2
+    assert (done.rows_read, done.rows_imported, done.rows_rejected) == (rows, rows, 0)
+    assert Shipment.objects.filter(dataset=dataset).count() == rows
+    assert Entity.objects.filter(dataset=dataset).count() == parties + 7
+    assert celery_worker.process.poll() is None  # the worker itself survived
