@@ -461,6 +461,49 @@ class Shipment(ScopedModel):
         return self.hs_code[:2]
 
 
+class FlowSummary(models.Model):
+    """A dataset's shipments summed by year, HS code, countries and currency.
+
+    Kept by database triggers on entities_shipment (migration 0005), whatever writes the
+    shipments: the trade-flows page of a million-row dataset reads a few thousand of these
+    rows instead of aggregating every shipment. Rows are only ever changed by the triggers.
+    A row whose shipments went to 0 may stay; readers skip it.
+    """
+
+    # No index of its own: the unique constraint below starts with it.
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
+    year = models.SmallIntegerField()
+    hs_code = models.CharField(max_length=10)
+    origin_country = models.CharField(max_length=2)
+    destination_country = models.CharField(max_length=2)
+    currency = models.CharField(max_length=3)
+    # Sums of the non-NULL values; `valued` and `quantified` say how many there were, so that a
+    # reader can tell "no value known" (NULL) from a total of 0.
+    total = models.DecimalField(max_digits=30, decimal_places=2, default=0)
+    quantity = models.DecimalField(max_digits=30, decimal_places=3, default=0)
+    shipments = models.BigIntegerField(default=0)
+    valued = models.BigIntegerField(default=0)
+    quantified = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "dataset",
+                    "year",
+                    "hs_code",
+                    "origin_country",
+                    "destination_country",
+                    "currency",
+                ],
+                name="flowsummary_one_row_per_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} HS {self.hs_code} {self.origin_country}→{self.destination_country}"
+
+
 class SavedMapping(models.Model):
     """A column mapping saved by name, for the next file from the same source."""
 

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
@@ -19,9 +20,9 @@ from entities.flows import (
     flow_table,
     line_chart_svg,
 )
-from entities.models import Dataset, Shipment
+from entities.models import Dataset, FlowSummary, Shipment
 from entities.services import Scope, shipment_create
-from tests.factories import make_case
+from tests.factories import UserFactory, make_case
 
 SVG = "{http://www.w3.org/2000/svg}"
 M = Decimal(1_000_000)
@@ -184,6 +185,76 @@ def test_limit_keeps_the_largest_rows_and_totals_count_all(kz):
     ]
     with pytest.raises(ValueError, match="digits only"):
         flow_table(dataset=kz, hs_prefix="85%")
+
+
+VIEWS = [
+    {},
+    {"level": "heading"},
+    {"by": "origin"},
+    {"hs_prefix": "8542"},
+    {"country": "KZ"},
+    {"currency": "EUR"},
+    {"level": "heading", "by": "origin", "country": "DE"},
+]
+
+
+def _summary_matches_shipments(dataset):
+    for view in VIEWS:
+        summary = flow_table(dataset=dataset, **view)
+        assert summary == flow_table(dataset=dataset, from_summary=False, **view), view
+
+
+def test_dataset_summary_follows_every_write(kz, django_assert_num_queries):
+    _summary_matches_shipments(kz)
+    with django_assert_num_queries(1):
+        flow_table(dataset=kz)
+    assert FlowSummary.objects.filter(dataset=kz).exists()
+
+    # Updates of values, codes, years, currencies and countries; a value and a quantity unset.
+    first = Shipment.objects.filter(dataset=kz, quantity__isnull=False).get()
+    first.value = first.quantity = None
+    first.save()
+    Shipment.objects.filter(dataset=kz, hs_code="854232").update(
+        hs_code="880622", date=date(2023, 1, 1)
+    )
+    Shipment.objects.filter(dataset=kz, origin_country="US").update(currency="EUR")
+    Shipment.objects.filter(dataset=kz, origin_country="KZ").update(destination_country="UZ")
+    _summary_matches_shipments(kz)
+
+    # A party changed (an entity merge): no flow column moved, no summary row is rewritten
+    # (an UPDATE would give the row a new version, at a new ctid).
+    def versions():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, ctid::text FROM entities_flowsummary WHERE dataset_id = %s", [kz.pk]
+            )
+            return sorted(cursor.fetchall())
+
+    before = versions()
+    Shipment.objects.filter(dataset=kz).update(description="merged")
+    assert versions() == before
+
+    # Deletes, and a row moved to another dataset.
+    Shipment.objects.filter(dataset=kz, origin_country="DE").first().delete()
+    other = Dataset.objects.create(name="other")
+    Shipment.objects.filter(pk=Shipment.objects.filter(dataset=kz).first().pk).update(dataset=other)
+    _summary_matches_shipments(kz)
+    _summary_matches_shipments(other)
+
+    # Case files' shipments never enter a summary.
+    case = make_case(owner=UserFactory())
+    shipment_create(
+        scope=Scope(investigation=case), date="2022-01-01", hs_code="8542", value=1, currency="USD"
+    )
+    assert not FlowSummary.objects.filter(dataset__isnull=True).exists()
+
+    # Deleting the dataset leaves no summary row behind and no foreign key broken.
+    kz_id = kz.pk
+    kz.delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert not FlowSummary.objects.filter(dataset_id=kz_id).exists()
+    _summary_matches_shipments(other)
 
 
 def test_growth_labels():

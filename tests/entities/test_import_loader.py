@@ -523,3 +523,24 @@ def test_companies_never_touch_other_scopes(dataset, case):
     in_case.refresh_from_db()
     assert (in_other.countries, in_case.countries) == ([], [])
     assert entities_of(dataset).get().identifiers.get().value == "9401"
+
+
+def test_flow_summary_follows_imports_in_several_batches(dataset):
+    from entities.flows import flow_table
+    from entities.models import FlowSummary
+
+    rows = [
+        shipment(n, date=datetime.date(2021 + n % 2, 5, 1), hs_code=("854231", "880622")[n % 2])
+        for n in range(2, 12)
+    ]
+    load_shipments(rows, dataset=dataset, batch_size=3)
+    table = flow_table(dataset=dataset, level="heading")
+    assert table == flow_table(dataset=dataset, level="heading", from_summary=False)
+    assert table.totals == {2021: Decimal("600000.00"), 2022: Decimal("600000.00")}
+
+    rows[0].value = Decimal("1.00")  # 2021, 8542: one value changed on a re-import
+    assert load_shipments(rows, dataset=dataset, batch_size=3).updated == 1
+    table = flow_table(dataset=dataset, level="heading")
+    assert table == flow_table(dataset=dataset, level="heading", from_summary=False)
+    assert table.totals == {2021: Decimal("480001.00"), 2022: Decimal("600000.00")}
+    assert FlowSummary.objects.filter(dataset=dataset).count() == 2
