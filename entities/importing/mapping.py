@@ -149,7 +149,12 @@ def _party_names(words: tuple[tuple[str, str], ...], english: tuple[str, ...]) -
 
 
 def auto_mapping(headers: list[str], kind: str) -> dict[str, str]:
-    """field -> header for every header we recognise; each field and header used once."""
+    """field -> header for every header we recognise; each field and header used once.
+
+    One exception, for shipments: without a destination column, the importer's country is the
+    destination (the goods went to the recipient), so the trade flows by destination are not
+    all "unknown". The mapping screen shows it; the person importing can unset it.
+    """
     synonyms = _synonyms(kind)
     best: dict[str, tuple[int, int, str]] = {}  # field -> (rank, position, header)
     for position, header in enumerate(headers):
@@ -159,6 +164,8 @@ def auto_mapping(headers: list[str], kind: str) -> dict[str, str]:
         field, rank = found
         if field not in best or (rank, position) < best[field][:2]:
             best[field] = (rank, position, header)
+    if kind == "shipments" and "destination_country" not in best and "importer_country" in best:
+        best["destination_country"] = best["importer_country"]
     return {field: best[field][2] for field in FIELDS[kind] if field in best}
 
 

@@ -320,6 +320,16 @@ def test_estimate_rows_of_a_large_csv(tmp_path):
 # --- mapping ----------------------------------------------------------------------------------
 
 
+def test_without_a_destination_column_the_importers_country_is_the_destination():
+    headers = ["дата", "получатель", "страна получателя", "страна происхождения", "код ТН ВЭД"]
+    mapping = auto_mapping(headers, "shipments")
+    assert mapping["importer_country"] == mapping["destination_country"] == "страна получателя"
+    assert mapping["origin_country"] == "страна происхождения"
+    # A destination column of its own wins.
+    mapping = auto_mapping([*headers, "страна назначения"], "shipments")
+    assert mapping["destination_country"] == "страна назначения"
+
+
 def test_auto_mapping_of_russian_customs_headers():
     headers = [
         "Дата декларации",
@@ -376,6 +386,7 @@ def test_auto_mapping_of_english_and_own_field_names():
         "date": "Date",
         "declaration_number": "Declaration-Number",
         "importer_country": "IMPORTER_COUNTRY",
+        "destination_country": "IMPORTER_COUNTRY",  # no destination column: the importer's
         "hs_code": "hs code",
     }
 
