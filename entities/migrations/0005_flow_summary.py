@@ -22,6 +22,7 @@ DECLARE
                count(value) AS valued, count(quantity) AS quantified
         FROM (%s) AS r WHERE dataset_id IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5, 6
+        ORDER BY 1, 2, 3, 4, 5, 6  -- upserts lock rows in key order, the same in every writer
     $agg$;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
