@@ -772,17 +772,18 @@ def load_shipments(
 
 # --- Companies ---------------------------------------------------------------------------
 
-ADD_COUNTRIES = """
+# Existing entities gain the batch's countries / addresses they do not have yet (unions).
+_ADD_TO_ARRAY = """
 WITH changed AS (
-    UPDATE entities_entity AS e SET countries = e.countries || n.countries, updated_at = now()
+    UPDATE entities_entity AS e SET {column} = e.{column} || n.{column}, updated_at = now()
     FROM (
-        SELECT p.entity_id, array_agg(DISTINCT c ORDER BY c)::varchar(2)[] AS countries
+        SELECT p.entity_id, array_agg(DISTINCT v ORDER BY v){cast} AS {column}
         FROM pg_temp.import_new AS p
         CROSS JOIN LATERAL (
-            SELECT countries FROM entities_entity WHERE id = p.entity_id OFFSET 0
+            SELECT {column} FROM entities_entity WHERE id = p.entity_id OFFSET 0
         ) AS x
-        CROSS JOIN unnest(p.countries) AS c
-        WHERE NOT p.created AND c <> ALL (x.countries)
+        CROSS JOIN unnest(p.{column}) AS v
+        WHERE NOT p.created AND v <> ALL (x.{column})
         GROUP BY p.entity_id
     ) AS n
     WHERE e.id = ANY (ARRAY(SELECT entity_id FROM pg_temp.import_new WHERE NOT created))
@@ -791,26 +792,8 @@ WITH changed AS (
 )
 INSERT INTO pg_temp.import_touched SELECT id FROM changed
 """
-
-ADD_ADDRESSES = """
-WITH changed AS (
-    UPDATE entities_entity AS e SET addresses = e.addresses || n.addresses, updated_at = now()
-    FROM (
-        SELECT p.entity_id, array_agg(DISTINCT a ORDER BY a) AS addresses
-        FROM pg_temp.import_new AS p
-        CROSS JOIN LATERAL (
-            SELECT addresses FROM entities_entity WHERE id = p.entity_id OFFSET 0
-        ) AS x
-        CROSS JOIN unnest(p.addresses) AS a
-        WHERE NOT p.created AND a <> ALL (x.addresses)
-        GROUP BY p.entity_id
-    ) AS n
-    WHERE e.id = ANY (ARRAY(SELECT entity_id FROM pg_temp.import_new WHERE NOT created))
-      AND e.id = n.entity_id
-    RETURNING e.id
-)
-INSERT INTO pg_temp.import_touched SELECT id FROM changed
-"""
+ADD_COUNTRIES = _ADD_TO_ARRAY.format(column="countries", cast="::varchar(2)[]")
+ADD_ADDRESSES = _ADD_TO_ARRAY.format(column="addresses", cast="")
 
 # The registry's incorporation date replaces ours, unless it would end before it starts.
 SET_START_DATES = """
