@@ -1,14 +1,25 @@
 """The import loader: COPY into staging, parties resolved within the dataset, idempotent merge."""
 
 import datetime
+import uuid
 from decimal import Decimal
 
+import psycopg
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
-from entities.importing.loader import LoadResult, load_companies, load_shipments
+from entities.importing.loader import (
+    BATCH_FOREIGN_KEYS,
+    SHIPMENT_TABLES,
+    LoadResult,
+    _batch_foreign_keys,
+    _begin,
+    _lock_parties,
+    load_companies,
+    load_shipments,
+)
 from entities.importing.types import CompanyRow, ShipmentRow
-from entities.models import Dataset, Entity, EntityName, Identifier, Shipment
+from entities.models import Dataset, Entity, EntityName, FlowSummary, Identifier, Shipment
 from entities.names import name_forms
 from entities.services import Scope, entity_create
 
@@ -527,7 +538,6 @@ def test_companies_never_touch_other_scopes(dataset, case):
 
 def test_flow_summary_follows_imports_in_several_batches(dataset):
     from entities.flows import flow_table
-    from entities.models import FlowSummary
 
     rows = [
         shipment(n, date=datetime.date(2021 + n % 2, 5, 1), hs_code=("854231", "880622")[n % 2])
@@ -544,3 +554,107 @@ def test_flow_summary_follows_imports_in_several_batches(dataset):
     assert table == flow_table(dataset=dataset, level="heading", from_summary=False)
     assert table.totals == {2021: Decimal("480001.00"), 2022: Decimal("600000.00")}
     assert FlowSummary.objects.filter(dataset=dataset).count() == 2
+
+
+# --- Foreign keys checked per batch ------------------------------------------------------
+
+ROW_TRIGGER_SQL = """
+CREATE TABLE test_rows_seen (id bigint);
+CREATE FUNCTION test_row_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO test_rows_seen VALUES (NEW.id); RETURN NULL; END $$;
+CREATE TRIGGER test_row_seen AFTER INSERT ON entities_shipment
+    FOR EACH ROW EXECUTE FUNCTION test_row_seen();
+"""
+
+
+@pytest.mark.parametrize("per_batch", [True, False], ids=["per-batch", "per-row"])
+def test_row_triggers_are_off_for_the_shipment_insert_only(dataset, settings, per_batch):
+    """A row trigger like PostgreSQL's foreign-key checks: skipped by the loader's INSERT when
+    checks run per batch, and back on for whatever the caller writes next."""
+    settings.IMPORT_BATCH_FOREIGN_KEYS = per_batch
+    with connection.cursor() as cursor:
+        cursor.execute(ROW_TRIGGER_SQL)  # rolled back with the test
+
+        result = load_shipments([shipment(2), shipment(3)], dataset=dataset, batch_size=1)
+
+        assert result.imported == 2
+        cursor.execute("SELECT count(*) FROM test_rows_seen")
+        assert cursor.fetchone()[0] == (0 if per_batch else 2)
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone()[0] == "origin"
+        Shipment.objects.create(dataset=dataset, date=datetime.date(2022, 1, 1), hs_code="8542")
+        cursor.execute("SELECT count(*) FROM test_rows_seen")
+        assert cursor.fetchone()[0] == (1 if per_batch else 3)
+    # The flow summary's triggers fire in both modes.
+    summary = FlowSummary.objects.filter(dataset=dataset)
+    assert sum(summary.values_list("shipments", flat=True)) == 3
+
+
+def test_per_batch_checks_need_the_setting_and_the_privilege(dataset, settings):
+    params = {"dataset": dataset.pk}
+    role = f"casefile_test_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        assert _batch_foreign_keys(cursor, params)  # the tests' role is a superuser
+        settings.IMPORT_BATCH_FOREIGN_KEYS = False
+        assert not _batch_foreign_keys(cursor, params)
+        settings.IMPORT_BATCH_FOREIGN_KEYS = True
+        # A role that may not set session_replication_role: PostgreSQL checks every row.
+        cursor.execute(f"CREATE ROLE {role}")  # rolled back with the test
+        cursor.execute(f"SET LOCAL ROLE {role}")
+        cursor.execute(BATCH_FOREIGN_KEYS)
+        assert cursor.fetchone() == (False,)
+        cursor.execute("RESET ROLE")
+        cursor.execute(f"GRANT SET ON PARAMETER session_replication_role TO {role}")
+        cursor.execute(f"SET LOCAL ROLE {role}")
+        cursor.execute(BATCH_FOREIGN_KEYS)
+        assert cursor.fetchone() == (True,)
+        cursor.execute("RESET ROLE")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("per_batch", [True, False], ids=["per-batch", "per-row"])
+def test_an_entity_the_import_links_to_cannot_be_deleted_while_it_runs(settings, per_batch):
+    settings.IMPORT_BATCH_FOREIGN_KEYS = per_batch
+    dataset = Dataset.objects.create(name="KZ customs")
+    vogt = entity_create(scope=Scope(dataset=dataset), name="Elektronik Handel Vogt GmbH")
+    db = connection.settings_dict
+    attempts = []
+
+    def rows():
+        yield from (shipment(2), shipment(3))  # batch 1: resolves the exporter to vogt
+        yield from (shipment(4), shipment(5))  # batch 2: copied once batch 1 has merged
+        # Batch 1 is merged now. Another session deletes vogt (its names first, which nothing
+        # locks): it must wait for the import, here until its lock timeout.
+        with psycopg.connect(
+            dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"]
+        ) as other:
+            other.execute("SET lock_timeout = '300ms'")
+            other.execute("DELETE FROM entities_entityname WHERE entity_id = %s", [vogt.pk])
+            try:
+                other.execute("DELETE FROM entities_entity WHERE id = %s", [vogt.pk])
+                other.commit()
+                attempts.append("deleted")
+            except psycopg.errors.LockNotAvailable:
+                other.rollback()
+                attempts.append("waited")
+        yield shipment(6)
+
+    result = load_shipments(rows(), dataset=dataset, batch_size=2)
+
+    assert attempts == ["waited"]
+    assert result.imported == 5
+    assert Shipment.objects.filter(dataset=dataset, exporter=vogt).count() == 5
+
+
+def test_an_entity_deleted_since_it_was_resolved_fails_the_load(dataset):
+    kept = entity_create(scope=Scope(dataset=dataset), name="Elektronik Handel Vogt GmbH")
+    with transaction.atomic(), connection.cursor() as cursor:
+        _begin(cursor, dataset, SHIPMENT_TABLES)
+        cursor.execute(
+            "INSERT INTO pg_temp.import_new (pkey, ident, scheme, name, norm, phonetic,"
+            " first_line, entity_id) VALUES ('n:a', '', '', 'a', 'a', '', 2, %s),"
+            " ('n:b', '', '', 'b', 'b', '', 3, %s)",
+            [kept.pk, kept.pk + 1000],  # the second entity is gone
+        )
+        with pytest.raises(IntegrityError, match=r"1 of the entities .* were deleted"):
+            _lock_parties(cursor)
