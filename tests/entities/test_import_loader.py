@@ -1,6 +1,8 @@
 """The import loader: COPY into staging, parties resolved within the dataset, idempotent merge."""
 
 import datetime
+import itertools
+import time
 import uuid
 from decimal import Decimal
 
@@ -17,6 +19,7 @@ from entities.importing.loader import (
     _lock_parties,
     load_companies,
     load_shipments,
+    uuid7_hex,
 )
 from entities.importing.types import CompanyRow, ShipmentRow
 from entities.models import Dataset, Entity, EntityName, FlowSummary, Identifier, Shipment
@@ -536,9 +539,12 @@ def test_companies_never_touch_other_scopes(dataset, case):
     assert entities_of(dataset).get().identifiers.get().value == "9401"
 
 
-def test_flow_summary_follows_imports_in_several_batches(dataset):
+@pytest.mark.parametrize("per_batch", [True, False], ids=["per-batch", "per-row"])
+def test_flow_summary_follows_imports_in_several_batches(dataset, settings, per_batch):
+    """Per batch, the loader sums what it inserts itself; per row, the INSERT trigger does."""
     from entities.flows import flow_table
 
+    settings.IMPORT_BATCH_FOREIGN_KEYS = per_batch
     rows = [
         shipment(n, date=datetime.date(2021 + n % 2, 5, 1), hs_code=("854231", "880622")[n % 2])
         for n in range(2, 12)
@@ -549,11 +555,43 @@ def test_flow_summary_follows_imports_in_several_batches(dataset):
     assert table.totals == {2021: Decimal("600000.00"), 2022: Decimal("600000.00")}
 
     rows[0].value = Decimal("1.00")  # 2021, 8542: one value changed on a re-import
-    assert load_shipments(rows, dataset=dataset, batch_size=3).updated == 1
-    table = flow_table(dataset=dataset, level="heading")
-    assert table == flow_table(dataset=dataset, level="heading", from_summary=False)
-    assert table.totals == {2021: Decimal("480001.00"), 2022: Decimal("600000.00")}
-    assert FlowSummary.objects.filter(dataset=dataset).count() == 2
+    rows[1].value = None  # 2022, 8806: one value unknown now
+    rows.append(shipment(12, hs_code="850440", date=datetime.date(2023, 1, 9), quantity=None))
+    rows.append(shipment(13, hs_code="850440", date=datetime.date(2023, 1, 9), value=None))
+    result = load_shipments(rows, dataset=dataset, batch_size=3)
+    assert (result.updated, result.imported) == (2, 2)
+    for level in ("chapter", "heading"):
+        for by in ("origin", "destination"):
+            table = flow_table(dataset=dataset, level=level, by=by)
+            assert table == flow_table(dataset=dataset, level=level, by=by, from_summary=False)
+    assert table.totals == {
+        2021: Decimal("480001.00"),
+        2022: Decimal("480000.00"),
+        2023: Decimal("120000.00"),
+    }
+    assert FlowSummary.objects.filter(dataset=dataset).count() == 3
+
+
+def test_uuid7_hex():
+    ids = list(itertools.islice(uuid7_hex(), 3000))  # more than one draw of random bytes
+    parsed = [uuid.UUID(hex=h) for h in ids]
+    assert all(len(h) == 32 for h in ids)
+    assert {(u.version, u.variant) for u in parsed} == {(7, uuid.RFC_4122)}
+    assert len(set(ids)) == 3000
+    assert ids == sorted(ids, key=lambda h: h[:12])  # time-ordered (by millisecond)
+    now_ms = time.time_ns() // 1_000_000
+    assert now_ms - 5000 < int(ids[0][:12], 16) <= now_ms
+    # The random bits are random: every hex digit turns up in every random position.
+    for position in [*range(13, 16), *range(17, 32)]:
+        assert len({h[position] for h in ids}) == 16, position
+
+
+def test_imported_shipments_get_time_ordered_version_7_ids(dataset):
+    load_shipments([shipment(n) for n in range(2, 6)], dataset=dataset, batch_size=2)
+
+    ids = list(Shipment.objects.filter(dataset=dataset).order_by("id").values_list("public_id"))
+    assert {u.version for (u,) in ids} == {7}
+    assert [u.hex[:12] for (u,) in ids] == sorted(u.hex[:12] for (u,) in ids)
 
 
 # --- Foreign keys checked per batch ------------------------------------------------------
