@@ -696,3 +696,32 @@ def test_an_entity_deleted_since_it_was_resolved_fails_the_load(dataset):
         )
         with pytest.raises(IntegrityError, match=r"1 of the entities .* were deleted"):
             _lock_parties(cursor)
+
+
+def test_the_loader_accounts_for_every_foreign_key_and_trigger_of_shipments(db):
+    """The merge runs with row triggers off. A foreign key or trigger added to entities_shipment
+    must be handled by the loader as well (LOCK_DATASET and LOCK_PARTIES for the keys it sets,
+    SUM_FLOWS for the flow summary), and then listed here."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname FROM pg_constraint AS c"
+            " JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+            " WHERE c.conrelid = 'entities_shipment'::regclass AND c.contype = 'f'"
+            " ORDER BY a.attname"
+        )
+        assert [name for (name,) in cursor.fetchall()] == [
+            "created_by_id",  # NULL in imported rows
+            "dataset_id",
+            "exporter_id",
+            "importer_id",
+            "investigation_id",  # NULL in imported rows
+        ]
+        cursor.execute(
+            "SELECT tgname, tgenabled FROM pg_trigger"
+            " WHERE tgrelid = 'entities_shipment'::regclass AND NOT tgisinternal ORDER BY tgname"
+        )
+        assert cursor.fetchall() == [
+            ("shipment_flows_delete", "O"),
+            ("shipment_flows_insert", "O"),  # the loader sums what it inserts itself
+            ("shipment_flows_update", "A"),  # fires for the loader's updates too
+        ]
