@@ -8,6 +8,8 @@ from investigations import jobs
 
 from .models import ImportJob
 
+PARTIES_CHANGED_RETRY_SECONDS = 5
+
 
 @shared_task(
     name="entities.run_import",
@@ -17,6 +19,7 @@ from .models import ImportJob
     time_limit=settings.LONGEST_TASK_SECONDS,
 )
 def run_import(self, job_id: int) -> None:
+    from .importing.loader import PartiesChanged
     from .importing.readers import UnreadableFile
     from .importing.service import import_run
 
@@ -25,6 +28,11 @@ def run_import(self, job_id: int) -> None:
         return
     try:
         import_run(job=job)
+    except PartiesChanged as exc:  # rolled back whole; the next attempt resolves anew
+        if job.attempts < settings.JOB_MAX_ATTEMPTS:
+            jobs.job_release_for_retry(job, task_id=self.request.id, reason=f"{exc} (will retry)")
+            raise self.retry(countdown=PARTIES_CHANGED_RETRY_SECONDS, max_retries=None) from exc
+        jobs.job_fail(job, task_id=self.request.id, reason=f"{exc} (after {job.attempts} attempts)")
     except UnreadableFile as exc:
         jobs.job_fail(job, task_id=self.request.id, reason=f"The file cannot be read: {exc.reason}")
     except SoftTimeLimitExceeded:

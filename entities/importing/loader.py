@@ -395,23 +395,25 @@ SELECT (SELECT count(DISTINCT entity_id) FROM pg_temp.import_new WHERE NOT creat
 """
 
 
-def _batch_foreign_keys(cursor: Any, params: dict[str, Any]) -> bool:
+def _batch_foreign_keys(cursor: Any) -> bool:
     if not settings.IMPORT_BATCH_FOREIGN_KEYS:
         return False
     cursor.execute(BATCH_FOREIGN_KEYS)
-    if not cursor.fetchone()[0]:
-        return False
-    cursor.execute(LOCK_DATASET, params)
-    return True
+    return bool(cursor.fetchone()[0])
+
+
+class PartiesChanged(IntegrityError):
+    """An entity a party resolved to was deleted before the batch locked it: a rare race with
+    an entity merge or delete, which running the import again resolves."""
 
 
 def _lock_parties(cursor: psycopg.Cursor) -> None:
     cursor.execute(LOCK_PARTIES)
     wanted, locked = cursor.fetchone() or (0, 0)
     if locked != wanted:
-        raise IntegrityError(
+        raise PartiesChanged(
             f"{wanted - locked} of the entities this import links shipments to were deleted"
-            " while it ran; nothing was imported, run the import again"
+            " while it ran; nothing was imported"
         )
 
 
@@ -855,8 +857,10 @@ def _merge_shipments(
     counts["entities_created"] = _resolve_parties(cursor, params, new=cursor.rowcount)
     counts["duplicates"] = _count(cursor, DROP_DUPLICATES) + _count(cursor, DROP_SEEN)
     cursor.execute(REMEMBER_SEEN)
+    # Needed with per-batch checks; with per-row checks it turns the race into PartiesChanged,
+    # which the task retries, instead of a foreign-key violation.
+    _lock_parties(cursor)
     if batch_foreign_keys:
-        _lock_parties(cursor)
         # For this statement only; an error rolls it back with the savepoint.
         cursor.execute("SET LOCAL session_replication_role = replica")
     cursor.execute(merge_sql, params)
@@ -880,7 +884,8 @@ def load_shipments(
     with transaction.atomic(), connection.cursor() as cursor:
         schemes = _begin(cursor, dataset, SHIPMENT_TABLES)
         params = {"dataset": dataset.pk, "source": SOURCE, "schemes": schemes}
-        batch_foreign_keys = _batch_foreign_keys(cursor, params)
+        batch_foreign_keys = _batch_foreign_keys(cursor)
+        cursor.execute(LOCK_DATASET, params)
         cursor.execute(EXISTING, params)
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_temp.import_existing)")
         merge_sql = merge_shipments_sql(

@@ -629,12 +629,11 @@ def test_row_triggers_are_off_for_the_shipment_insert_only(dataset, settings, pe
 
 
 def test_per_batch_checks_need_the_setting_and_the_privilege(dataset, settings):
-    params = {"dataset": dataset.pk}
     role = f"casefile_test_{uuid.uuid4().hex[:12]}"
     with connection.cursor() as cursor:
-        assert _batch_foreign_keys(cursor, params)  # the tests' role is a superuser
+        assert _batch_foreign_keys(cursor)  # the tests' role is a superuser
         settings.IMPORT_BATCH_FOREIGN_KEYS = False
-        assert not _batch_foreign_keys(cursor, params)
+        assert not _batch_foreign_keys(cursor)
         settings.IMPORT_BATCH_FOREIGN_KEYS = True
         # A role that may not set session_replication_role: PostgreSQL checks every row.
         cursor.execute(f"CREATE ROLE {role}")  # rolled back with the test

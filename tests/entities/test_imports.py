@@ -227,3 +227,67 @@ def test_killed_worker_leaves_nothing_and_the_import_runs_again(celery_worker, t
     assert Shipment.objects.filter(dataset=dataset).count() == rows
     assert Entity.objects.filter(dataset=dataset).count() == parties + 7
     assert celery_worker.process.poll() is None  # the worker itself survived
+
+
+# A stand-in for another session deleting an entity at the worst moment: once, right after the
+# first attempt adds an alias to it, and before that batch locks its parties' entities.
+DELETE_ONCE_SQL = """
+CREATE SEQUENCE test_delete_entity_once;
+CREATE FUNCTION test_delete_entity_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.entity_id = {entity} AND nextval('test_delete_entity_once') = 1 THEN
+        DELETE FROM entities_entity WHERE id = NEW.entity_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER test_delete_entity_once AFTER INSERT ON entities_entityname
+    FOR EACH ROW EXECUTE FUNCTION test_delete_entity_once();
+"""
+DROP_DELETE_ONCE_SQL = """
+DROP TRIGGER IF EXISTS test_delete_entity_once ON entities_entityname;
+DROP FUNCTION IF EXISTS test_delete_entity_once();
+DROP SEQUENCE IF EXISTS test_delete_entity_once;
+"""
+
+
+@pytest.mark.worker
+def test_an_entity_deleted_during_an_import_makes_the_worker_try_again(celery_worker, tmp_path):
+    from django.db import connection
+
+    from entities.importing import service
+    from entities.services import Scope, entity_create
+
+    dataset = Dataset.objects.create(name="raced")
+    kz = entity_create(scope=Scope(dataset=dataset), name="Kazakh Chip Treyd")
+    path = tmp_path / "raced.csv"
+    path.write_text(
+        "date,declaration_number,exporter,importer,hs_code,value,currency\n"
+        "2022-05-01,DT1,Vogt GmbH,ТОО «Казах Чип Трейд»,854231,100.50,USD\n"
+        "2022-05-02,DT2,Vogt GmbH,ТОО «Казах Чип Трейд»,854231,200.50,USD\n",
+        encoding="utf-8",
+    )
+    job = service.import_stage(
+        kind="shipments", dataset=dataset, path=path, original_name="raced.csv"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(DELETE_ONCE_SQL.format(entity=kz.pk))
+    try:
+        service.import_confirm(job=job, spec=job.mapping)
+        done = celery_worker.wait_for(
+            lambda: ImportJob.objects.filter(pk=job.pk, status__in=["done", "failed"]).first(),
+            timeout=60,
+            interval=0.5,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_value FROM test_delete_entity_once")
+            assert cursor.fetchone()[0] >= 2  # both attempts added the alias
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(DROP_DELETE_ONCE_SQL)
+
+    assert done.status == "done", done.error
+    assert done.attempts == 2
+    assert done.rows_imported == 2
+    kz.refresh_from_db()  # the first attempt's delete was rolled back with it
+    assert kz.aliases == ["ТОО «Казах Чип Трейд»"]
+    assert Shipment.objects.filter(dataset=dataset, importer=kz).count() == 2
