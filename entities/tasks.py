@@ -29,10 +29,7 @@ def run_import(self, job_id: int) -> None:
     try:
         import_run(job=job)
     except PartiesChanged as exc:  # rolled back whole; the next attempt resolves anew
-        if job.attempts < settings.JOB_MAX_ATTEMPTS:
-            jobs.job_release_for_retry(job, task_id=self.request.id, reason=f"{exc} (will retry)")
-            raise self.retry(countdown=PARTIES_CHANGED_RETRY_SECONDS, max_retries=None) from exc
-        jobs.job_fail(job, task_id=self.request.id, reason=f"{exc} (after {job.attempts} attempts)")
+        jobs.job_retry_or_fail(self, job, reason=str(exc), countdown=PARTIES_CHANGED_RETRY_SECONDS)
     except UnreadableFile as exc:
         jobs.job_fail(job, task_id=self.request.id, reason=f"The file cannot be read: {exc.reason}")
     except SoftTimeLimitExceeded:

@@ -5,7 +5,6 @@ import random
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 
 from investigations import activity, jobs
 
@@ -24,12 +23,10 @@ def _backoff(attempt: int) -> float:
 
 
 def _fail_or_retry(task, job, reason: str, *, transient: bool) -> None:
-    task_id = task.request.id
-    if transient and job.attempts < settings.JOB_MAX_ATTEMPTS:
-        jobs.job_release_for_retry(job, task_id=task_id, reason=f"{reason} (will retry)")
-        raise task.retry(countdown=_backoff(job.attempts), max_retries=None)
-    suffix = f" (after {job.attempts} attempts)" if transient else ""
-    jobs.job_fail(job, task_id=task_id, reason=reason + suffix)
+    if transient:
+        jobs.job_retry_or_fail(task, job, reason=reason, countdown=_backoff(job.attempts))
+    else:
+        jobs.job_fail(job, task_id=task.request.id, reason=reason)
 
 
 @shared_task(

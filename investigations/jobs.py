@@ -129,6 +129,16 @@ def job_release_for_retry(job: JobModel, *, task_id: str, reason: str) -> bool:
     )
 
 
+def job_retry_or_fail(task, job: JobModel, *, reason: str, countdown: float) -> None:
+    """A transient failure: back to pending and retry the task in `countdown` seconds while
+    attempts are left (raises celery's Retry), else fail the job with the reason."""
+    task_id = task.request.id
+    if job.attempts < settings.JOB_MAX_ATTEMPTS:
+        job_release_for_retry(job, task_id=task_id, reason=f"{reason} (will retry)")
+        raise task.retry(countdown=countdown, max_retries=None)
+    job_fail(job, task_id=task_id, reason=f"{reason} (after {job.attempts} attempts)")
+
+
 def jobs_sweep() -> int:
     """Re-enqueue jobs whose message was lost; returns how many were sent again."""
     from newsroom.celery import app
