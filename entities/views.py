@@ -179,13 +179,13 @@ def entity_detail(request: HttpRequest, case_id, entity_id) -> HttpResponse:
 def entity_edit(request: HttpRequest, case_id, entity_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.WRITE)
     entity = selectors.entity_in_case(case=case, public_id=entity_id)
-    if entity.investigation_id != case.pk:
-        raise DomainError("This entity belongs to a shared dataset: it is read-only here.")
+    # A pinned dataset entity gets no form at all (the service refuses a save anyway).
+    services.entity_check_writable(entity=entity, case=case)
     form = EntityForm(request.POST or None, initial=EntityForm.initial_for(entity))
     existing = None
     if request.method == "POST" and form.is_valid():
         try:
-            services.entity_update(entity=entity, **form.cleaned_data)
+            services.entity_update(entity=entity, case=case, **form.cleaned_data)
         except DuplicateIdentifier as exc:
             _form_error(form, exc)
             existing = exc.existing
@@ -212,10 +212,8 @@ def entity_edit(request: HttpRequest, case_id, entity_id) -> HttpResponse:
 def entity_delete(request: HttpRequest, case_id, entity_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.WRITE)
     entity = selectors.entity_in_case(case=case, public_id=entity_id)
-    if entity.investigation_id != case.pk:
-        raise DomainError("This entity belongs to a shared dataset: unpin it instead.")
     try:
-        services.entity_delete(entity=entity)
+        services.entity_delete(entity=entity, case=case)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("entities:detail", case_id=case.public_id, entity_id=entity.public_id)
@@ -234,7 +232,7 @@ def entity_merge(request: HttpRequest, case_id, entity_id) -> HttpResponse:
         messages.error(request, "Choose an entity of this case file to merge into this one.")
         return redirect("entities:detail", case_id=case.public_id, entity_id=survivor.public_id)
     try:
-        services.entity_merge(survivor=survivor, duplicate=other, actor=request.user)
+        services.entity_merge(survivor=survivor, duplicate=other, case=case, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
