@@ -9,10 +9,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from django.apps import apps
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models import Model, OuterRef, QuerySet, Subquery, Value
 from django.http import Http404
 
 from .models import CaseOwnedModel, Investigation, Membership, Role
@@ -146,6 +147,23 @@ def get_case_object_for[M: CaseOwnedModel](
         return qs.get(investigation=case, public_id=parse_public_id(public_id))
     except (qs.model.DoesNotExist, ValidationError) as exc:
         raise Http404("No such object") from exc
+
+
+def visible_datasets(user: User | None) -> QuerySet[Any]:
+    """The shared datasets this user may read: every one, for any logged-in user."""
+    # investigations imports neither entities nor evidence (DESIGN.md): the model by name.
+    dataset_model = apps.get_model("entities", "Dataset")
+    if not _authenticated(user):
+        return dataset_model.objects.none()
+    return dataset_model.objects.all()
+
+
+def get_dataset_for(user: User | None, public_id: UUID | str) -> Model:
+    """Load a dataset by public id for this user, or raise 404."""
+    dataset = visible_datasets(user).filter(public_id=parse_public_id(public_id)).first()
+    if dataset is None:
+        raise Http404("No such dataset")
+    return dataset
 
 
 def require_staff(user: User | None) -> None:
