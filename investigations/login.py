@@ -18,7 +18,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
-from . import throttle
+from . import services, throttle
 
 
 def _account_limit() -> throttle.Limit:
@@ -45,8 +45,9 @@ def client_address(request: HttpRequest | None) -> str:
         return ""
     header = settings.LOGIN_ADDRESS_HEADER
     if header:
+        meta_key = "HTTP_" + header.upper().replace("-", "_")
         # The last value is the one our own proxy appended; earlier ones the client may forge.
-        forwarded = request.META.get(header, "").split(",")[-1].strip()
+        forwarded = request.META.get(meta_key, "").split(",")[-1].strip()
         if forwarded:
             return forwarded
     return request.META.get("REMOTE_ADDR", "")
@@ -109,8 +110,9 @@ def on_login_failed(
 
 
 def on_logged_in(sender: Any, request: HttpRequest | None, user: Any, **_) -> None:
-    """user_logged_in: a success clears the account's failures (not the address's)."""
+    """user_logged_in: clear the account's failures (not the address's); accept invitations."""
     record_success(user.get_username())
+    services.invitations_accept(user=user)
 
 
 class ThrottleMessageMixin:
