@@ -21,22 +21,18 @@ from django.http import HttpRequest
 from . import services, throttle
 
 
-def _account_limit() -> throttle.Limit:
+def _limit(name: str, attempts: int) -> throttle.Limit:
     return throttle.Limit(
-        "login-account",
-        settings.LOGIN_FAILURES_PER_ACCOUNT,
-        settings.LOGIN_FAILURE_WINDOW_SECONDS,
-        settings.LOGIN_LOCKOUT_SECONDS,
+        name, attempts, settings.LOGIN_FAILURE_WINDOW_SECONDS, settings.LOGIN_LOCKOUT_SECONDS
     )
+
+
+def _account_limit() -> throttle.Limit:
+    return _limit("login-account", settings.LOGIN_FAILURES_PER_ACCOUNT)
 
 
 def _address_limit() -> throttle.Limit:
-    return throttle.Limit(
-        "login-address",
-        settings.LOGIN_FAILURES_PER_ADDRESS,
-        settings.LOGIN_FAILURE_WINDOW_SECONDS,
-        settings.LOGIN_LOCKOUT_SECONDS,
-    )
+    return _limit("login-address", settings.LOGIN_FAILURES_PER_ADDRESS)
 
 
 def client_address(request: HttpRequest | None) -> str:

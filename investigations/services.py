@@ -1,11 +1,14 @@
 """Writes for case files, membership and invitations. Each public function owns its transaction."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -63,6 +66,20 @@ def investigation_update(
     return investigation
 
 
+def _create_or_conflict[M: Model](model: type[M], message: str, **fields: Any) -> M:
+    """Create a row a unique constraint guards; a concurrent request that won is a Conflict."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError as exc:
+        raise Conflict(message, field="user") from exc
+
+
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.", field="role")
+
+
 def _member_add_limit() -> throttle.Limit:
     window = settings.MEMBER_ADD_WINDOW_SECONDS
     return throttle.Limit("member-add", settings.MEMBER_ADDS_PER_WINDOW, window, window)
@@ -117,17 +134,17 @@ def investigation_add_member(
     actor: AbstractBaseUser,
 ) -> Membership:
     """Give a user a role in a case file."""
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}.", field="role")
+    _check_role(role)
     if Membership.objects.filter(investigation=investigation, user=user).exists():
         raise Conflict(f"{user.get_username()} is already a member.", field="user")
-    try:
-        with transaction.atomic():
-            return Membership.objects.create(
-                investigation=investigation, user=user, role=role, added_by=actor
-            )
-    except IntegrityError as exc:  # a concurrent add won the race
-        raise Conflict(f"{user.get_username()} is already a member.", field="user") from exc
+    return _create_or_conflict(
+        Membership,
+        f"{user.get_username()} is already a member.",
+        investigation=investigation,
+        user=user,
+        role=role,
+        added_by=actor,
+    )
 
 
 def _lock_owners(investigation: Investigation) -> list[int]:
@@ -143,8 +160,7 @@ def _lock_owners(investigation: Investigation) -> list[int]:
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str) -> Membership:
     """Change a member's role; the last owner cannot stop being one."""
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}.", field="role")
+    _check_role(role)
     owners = _lock_owners(membership.investigation)
     membership.refresh_from_db()
     if membership.role == Role.OWNER and role != Role.OWNER and owners == [membership.pk]:
@@ -177,18 +193,18 @@ def invitation_create(
         validate_email(email)
     except ValidationError as exc:
         raise DomainError(f"“{email}” is not an e-mail address.", field="user") from exc
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}.", field="role")
+    _check_role(role)
     # Members' addresses are on the members page already: saying so tells nothing new.
     if Membership.objects.filter(investigation=investigation, user__email__iexact=email).exists():
-        raise Conflict(f"The member with the address {email} is already a member.", field="user")
-    try:
-        with transaction.atomic():
-            return Invitation.objects.create(
-                investigation=investigation, email=email, role=role, invited_by=actor
-            )
-    except IntegrityError as exc:
-        raise Conflict(f"{email} is already invited to this case file.", field="user") from exc
+        raise Conflict(f"A member of this case file has the address {email}.", field="user")
+    return _create_or_conflict(
+        Invitation,
+        f"{email} is already invited to this case file.",
+        investigation=investigation,
+        email=email,
+        role=role,
+        invited_by=actor,
+    )
 
 
 @transaction.atomic

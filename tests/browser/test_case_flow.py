@@ -1,5 +1,5 @@
 """A reporter's first minutes, in a real browser: log in, create a case file, add a colleague,
-invite an address, filter the list (htmx), read the activity feed. An outsider then finds nothing."""
+invite an address, filter the list (htmx), read the activity feed. An outsider finds nothing."""
 
 import os
 import re

@@ -19,10 +19,10 @@ from entities.services import (
     link_create,
     pin_entity,
 )
-from evidence.models import Citation, Document
+from evidence.models import Citation
 from evidence.services import citation_create
 from investigations.models import ActivityEntry
-from tests.factories import UserFactory, make_case
+from tests.factories import UserFactory, make_case, make_document
 
 READ_ONLY = "belongs to the shared dataset “KZ customs”: it is read-only in a case file"
 
@@ -46,18 +46,7 @@ def shared(case, alice, bob):
     other = make_case(owner=dora, title="Someone else's case")
     person = entity_create(scope=Scope(investigation=other), name="Timur", schema="Person")
     link_create(scope=Scope(investigation=other), kind=LinkKind.OWNERSHIP, source=person, target=b)
-    document = Document.objects.create(
-        investigation=other,
-        title="Register extract",
-        original_name="extract.pdf",
-        file="test/extract.pdf",
-        sha256="0" * 64,
-        size=13,
-        mime="application/pdf",
-        kind="pdf",
-        type_label="PDF",
-        status="done",
-    )
+    document = make_document(case=other)
     citation_create(investigation=other, claim=b, document=document, quote="owned by")
     return {"dataset": dataset, "a": a, "b": b, "own": own, "other": other}
 
@@ -166,18 +155,7 @@ def test_hardening_1_pinning_linking_and_citing_still_work(case, bob_client, sha
     assert Link.objects.filter(
         investigation=case, source=shared["own"], target=shared["a"]
     ).exists()
-    document = Document.objects.create(
-        investigation=case,
-        title="Customs letter",
-        original_name="letter.pdf",
-        file="test/letter.pdf",
-        sha256="1" * 64,
-        size=13,
-        mime="application/pdf",
-        kind="pdf",
-        type_label="PDF",
-        status="done",
-    )
+    document = make_document(case=case, title="Customs letter", sha256="1" * 64)
     citation_create(investigation=case, claim=shared["a"], document=document, quote="imports")
     assert Citation.objects.filter(investigation=case, entity=shared["a"]).exists()
 

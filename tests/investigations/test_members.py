@@ -208,7 +208,7 @@ def test_hardening_4_owners_cancel_pending_invitations(case, alice, alice_client
 def test_hardening_4_inviting_twice_or_a_member_is_refused(case, alice, bob):
     bob.email = "bob@paper.example"
     bob.save()
-    with pytest.raises(DomainError, match="already a member"):
+    with pytest.raises(DomainError, match="A member of this case file has the address"):
         services.invitation_create(
             investigation=case, email="BOB@paper.example", role=Role.VIEWER, actor=alice
         )

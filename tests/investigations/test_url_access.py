@@ -21,7 +21,7 @@ from entities.models import Dataset, Entity, Link, LinkKind, Shipment
 from entities.services import Scope, entity_create, link_create, shipment_create
 from evidence.models import Citation, Document, Snapshot, Watch
 from investigations.models import Invitation, Membership
-from tests.factories import UserFactory, make_case
+from tests.factories import UserFactory, make_case, make_document
 
 # Namespaces that hold no case data and have their own access rules.
 EXCLUDED_NAMESPACES = {"admin"}
@@ -165,18 +165,7 @@ def world(db):
     dataset = Dataset.objects.create(name="KZ customs")
     entity_create(scope=Scope(dataset=dataset), name="Sky Mechanics")
     stored = default_storage.save(f"test/{case.public_id}", ContentFile(b"%PDF-1.4 test"))
-    document = Document.objects.create(
-        investigation=case,
-        title="Register extract",
-        original_name="extract.pdf",
-        file=stored,
-        sha256="0" * 64,
-        size=13,
-        mime="application/pdf",
-        kind="pdf",
-        type_label="PDF",
-        status="done",
-    )
+    document = make_document(case=case, file=stored)
     warc = default_storage.save(f"test/{case.public_id}.warc.gz", ContentFile(_warc_bytes()))
     snapshot = Snapshot.objects.create(
         investigation=case,
