@@ -125,3 +125,18 @@ def test_hardening_10_the_admin_login_is_throttled_too():
     assert response.status_code == 200
     assert THROTTLED in response.text
     assert client.get(reverse("admin:index")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_hardening_10_log_ins_work_while_redis_is_down(settings, caplog):
+    user = UserFactory(username=_name("erin"))
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    client, address = Client(), _address()
+    assert _errors(_login(client, user.username, "wrong", address))  # a plain wrong password
+    assert _login(client, user.username, PASSWORD, address).status_code == 302
+    assert "cache unreachable" in caplog.text
