@@ -29,6 +29,19 @@ def _with_identifiers(qs: QuerySet[Entity]) -> QuerySet[Entity]:
     )
 
 
+def entities_shown(
+    *, case: Investigation | None = None, dataset: Dataset | None = None
+) -> QuerySet[Entity]:
+    """The entities a page may name: a case file's own and pinned ones, or a dataset's own."""
+    if case is None:
+        return Entity.objects.filter(dataset=dataset)
+    # id IN (own UNION ALL pinned), not "investigation = X OR id IN pins": the OR defeats the
+    # scope index and scans every entity (bench/entity_page.py: 120 ms -> 3 ms on 1M rows).
+    own = Entity.objects.filter(investigation=case).values("pk")
+    pinned = Pin.objects.filter(investigation=case).values("entity_id")
+    return Entity.objects.filter(pk__in=own.union(pinned, all=True))
+
+
 def case_entities(
     *,
     case: Investigation,
@@ -38,11 +51,7 @@ def case_entities(
     sort: str = "name",
 ) -> QuerySet[Entity]:
     """The case's own entities and the dataset entities pinned into it."""
-    # id IN (own UNION ALL pinned), not "investigation = X OR id IN pins": the OR defeats the
-    # scope index and scans every entity (bench/entity_page.py: 120 ms -> 3 ms on 1M rows).
-    own = Entity.objects.filter(investigation=case).values("pk")
-    pinned = Pin.objects.filter(investigation=case).values("entity_id")
-    qs = Entity.objects.filter(pk__in=own.union(pinned, all=True))
+    qs = entities_shown(case=case)
     if schema in Schema.values:
         qs = qs.filter(schema=schema)
     if country:
@@ -188,9 +197,12 @@ def shipments(
     date_to=None,
     hs_prefix: str = "",
     country: str = "",
-    party: str = "",
+    party: Entity | None = None,
 ) -> QuerySet[Shipment]:
-    """Shipments of a case file or dataset, filtered; parties loaded."""
+    """Shipments of a case file or dataset, filtered; parties loaded.
+
+    `party` comes from shipment_party() for the same page, so it is one the page may name.
+    """
     qs = (
         Shipment.objects.filter(investigation=case)
         if case
@@ -206,9 +218,24 @@ def shipments(
         qs = qs.filter(
             Q(origin_country=country) | Q(destination_country=country) | Q(dispatch_country=country)
         )
-    if party:
-        qs = qs.filter(Q(exporter__public_id=party) | Q(importer__public_id=party))
+    if party is not None:
+        qs = qs.filter(Q(exporter=party) | Q(importer=party))
     return qs.select_related("exporter", "importer").order_by("-date", "-id")
+
+
+def shipment_party(
+    *, case: Investigation | None = None, dataset: Dataset | None = None, public_id: Any
+) -> Entity | None:
+    """The party a shipment table is filtered by, if that page may name it (else None).
+
+    An entity of another case file or dataset is never resolved, so its name is never shown.
+    """
+    return (
+        entities_shown(case=case, dataset=dataset)
+        .filter(public_id=access.parse_public_id(public_id))
+        .only("name")
+        .first()
+    )
 
 
 def shipment_totals(qs: QuerySet[Shipment]) -> list[dict]:
@@ -221,8 +248,13 @@ def shipment_totals(qs: QuerySet[Shipment]) -> list[dict]:
     )
 
 
-def datasets() -> QuerySet[Dataset]:
-    return Dataset.objects.annotate(entity_count=Count("entities_entity_set")).order_by("name")
+def datasets(*, user) -> QuerySet[Dataset]:
+    """The datasets this user may read, with their entity counts."""
+    return (
+        access.visible_datasets(user)
+        .annotate(entity_count=Count("entities_entity_set"))
+        .order_by("name")
+    )
 
 
 # --- Search ---------------------------------------------------------------------------------

@@ -39,6 +39,32 @@ class Scope:
         return cls(investigation=row.investigation, dataset=row.dataset)
 
 
+class ReadOnlyEntity(DomainError):
+    """A shared dataset entity reached through a case file: pin, link or cite it, never write it.
+
+    Other case files rely on it (STORIES.md, "What must never happen").
+    """
+
+    def __init__(self, entity: Entity) -> None:
+        super().__init__(
+            f"“{entity.name}” belongs to the shared dataset “{entity.dataset.name}”: it is "
+            "read-only in a case file. Pin it, link it or cite it instead."
+        )
+
+
+def entity_check_writable(*, entity: Entity, case: Investigation | None) -> None:
+    """Refuse a write to `entity` made from inside `case` unless the case owns it.
+
+    `case` is None only for work on the entity's own scope outside any case file: staff tools,
+    importers, management commands. Every service that writes an entity row calls this.
+    """
+    if case is None or entity.investigation_id == case.pk:
+        return
+    if entity.dataset_id is not None:
+        raise ReadOnlyEntity(entity)
+    raise DomainError(f"“{entity.name}” is not part of this case file.")
+
+
 class DuplicateIdentifier(Conflict):
     """The identifier already belongs to an entity in this scope: open that one instead."""
 
@@ -157,12 +183,20 @@ def entity_create(
 
 @transaction.atomic
 def entity_update(
-    *, entity: Entity, identifiers: Sequence[tuple[str, str]] | None = None, **fields: Any
+    *,
+    entity: Entity,
+    case: Investigation | None,
+    identifiers: Sequence[tuple[str, str]] | None = None,
+    **fields: Any,
 ) -> Entity:
-    """Change an entity's fields (and identifiers, when given); names are re-indexed."""
+    """Change an entity's fields (and identifiers, when given); names are re-indexed.
+
+    `case` is the case file the change is made from (None: the entity's own dataset, by staff).
+    """
     unknown = set(fields) - set(ENTITY_FIELDS)
     if unknown:
         raise TypeError(f"unknown entity fields: {sorted(unknown)}")
+    entity_check_writable(entity=entity, case=case)
     for key, value in fields.items():
         setattr(entity, key, value)
     entity.name = entity.name.strip()
@@ -281,8 +315,9 @@ def shipment_delete(*, shipment: Shipment) -> None:
 
 
 @transaction.atomic
-def entity_delete(*, entity: Entity) -> None:
+def entity_delete(*, entity: Entity, case: Investigation | None) -> None:
     """Delete an entity with its links; refused while shipments name it as a party."""
+    entity_check_writable(entity=entity, case=case)
     if Shipment.objects.filter(Q(exporter=entity) | Q(importer=entity)).exists():
         raise DomainError(
             "Shipments name this entity as a party: merge it into another entity "
@@ -294,14 +329,19 @@ def entity_delete(*, entity: Entity) -> None:
 
 
 @transaction.atomic
-def entity_merge(*, survivor: Entity, duplicate: Entity, actor=None) -> Entity:
+def entity_merge(
+    *, survivor: Entity, duplicate: Entity, case: Investigation | None, actor=None
+) -> Entity:
     """Fold `duplicate` into `survivor`: names become aliases; links, shipments and pins move.
 
     Only within one scope (one case file, or one dataset): merging across case files would
-    move one case's data into another.
+    move one case's data into another. From a case file (`case`), only its own entities merge;
+    dataset entities merge only outside any case (staff tools, `case=None`).
     """
     if survivor.pk == duplicate.pk:
         raise DomainError("An entity cannot be merged with itself.")
+    for entity in (survivor, duplicate):
+        entity_check_writable(entity=entity, case=case)
     if not survivor.same_scope(duplicate):
         raise DomainError("Only entities of the same case file (or dataset) can be merged.")
     # Lock both rows in primary-key order so two concurrent merges cannot deadlock or interleave.

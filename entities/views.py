@@ -1,14 +1,15 @@
 """Entity, link and shipment pages of a case file, and the shared dataset pages.
 
-Case pages: one access loader (get_case_for), then selectors and services. Dataset pages are
-readable by every logged-in user; pinning into a case needs write access to that case.
+Case pages: one access loader (get_case_for), then selectors and services. Dataset pages load
+through access.get_dataset_for (every logged-in user reads them); pinning into a case needs
+write access to that case.
 """
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,7 +21,7 @@ from investigations.models import Investigation
 from . import flows, selectors, services
 from .codes import country_name
 from .forms import EntityFilterForm, EntityForm, LinkForm, ShipmentFilterForm, ShipmentForm
-from .models import LINK_ENDS, Dataset, Entity, Link, Pin, Shipment
+from .models import LINK_ENDS, Entity, Link, Pin, Shipment
 from .services import DuplicateIdentifier, Scope
 
 ENTITY_PAGE_SIZE = 50
@@ -179,13 +180,13 @@ def entity_detail(request: HttpRequest, case_id, entity_id) -> HttpResponse:
 def entity_edit(request: HttpRequest, case_id, entity_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.WRITE)
     entity = selectors.entity_in_case(case=case, public_id=entity_id)
-    if entity.investigation_id != case.pk:
-        raise DomainError("This entity belongs to a shared dataset: it is read-only here.")
+    # A pinned dataset entity gets no form at all (the service refuses a save anyway).
+    services.entity_check_writable(entity=entity, case=case)
     form = EntityForm(request.POST or None, initial=EntityForm.initial_for(entity))
     existing = None
     if request.method == "POST" and form.is_valid():
         try:
-            services.entity_update(entity=entity, **form.cleaned_data)
+            services.entity_update(entity=entity, case=case, **form.cleaned_data)
         except DuplicateIdentifier as exc:
             _form_error(form, exc)
             existing = exc.existing
@@ -212,10 +213,8 @@ def entity_edit(request: HttpRequest, case_id, entity_id) -> HttpResponse:
 def entity_delete(request: HttpRequest, case_id, entity_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.WRITE)
     entity = selectors.entity_in_case(case=case, public_id=entity_id)
-    if entity.investigation_id != case.pk:
-        raise DomainError("This entity belongs to a shared dataset: unpin it instead.")
     try:
-        services.entity_delete(entity=entity)
+        services.entity_delete(entity=entity, case=case)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("entities:detail", case_id=case.public_id, entity_id=entity.public_id)
@@ -234,7 +233,7 @@ def entity_merge(request: HttpRequest, case_id, entity_id) -> HttpResponse:
         messages.error(request, "Choose an entity of this case file to merge into this one.")
         return redirect("entities:detail", case_id=case.public_id, entity_id=survivor.public_id)
     try:
-        services.entity_merge(survivor=survivor, duplicate=other, actor=request.user)
+        services.entity_merge(survivor=survivor, duplicate=other, case=case, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -379,6 +378,9 @@ def link_delete(request: HttpRequest, case_id, link_id) -> HttpResponse:
 def _shipment_table(request: HttpRequest, *, case=None, dataset=None) -> dict:
     form = ShipmentFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
+    party = None
+    if filters.get("party"):
+        party = selectors.shipment_party(case=case, dataset=dataset, public_id=filters["party"])
     qs = selectors.shipments(
         case=case,
         dataset=dataset,
@@ -386,14 +388,13 @@ def _shipment_table(request: HttpRequest, *, case=None, dataset=None) -> dict:
         date_to=filters.get("date_to"),
         hs_prefix=filters.get("hs", ""),
         country=filters.get("country", ""),
-        party=filters.get("party") or "",
+        party=party,
     )
+    if filters.get("party") and party is None:
+        qs = qs.none()  # an entity this page may not name: like an unknown id, no rows
     page = Paginator(qs, SHIPMENT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    party = None
-    if filters.get("party"):
-        party = Entity.objects.filter(public_id=filters["party"]).only("name").first()
     return {
         "form": form,
         "page": page,
@@ -478,16 +479,13 @@ def case_export_ftm(request: HttpRequest, case_id) -> StreamingHttpResponse:
 
 @require_GET
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "entities/datasets.html", {"datasets": selectors.datasets()})
-
-
-def _dataset(dataset_id) -> Dataset:
-    return get_object_or_404(Dataset, public_id=access.parse_public_id(dataset_id))
+    datasets = selectors.datasets(user=request.user)
+    return render(request, "entities/datasets.html", {"datasets": datasets})
 
 
 @require_GET
 def dataset_detail(request: HttpRequest, dataset_id) -> HttpResponse:
-    dataset = _dataset(dataset_id)
+    dataset = access.get_dataset_for(request.user, dataset_id)
     form = EntityFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.dataset_entities(
@@ -508,7 +506,7 @@ def dataset_detail(request: HttpRequest, dataset_id) -> HttpResponse:
 
 @require_GET
 def dataset_entity(request: HttpRequest, dataset_id, entity_id) -> HttpResponse:
-    dataset = _dataset(dataset_id)
+    dataset = access.get_dataset_for(request.user, dataset_id)
     entity = selectors.entity_in_dataset(dataset=dataset, public_id=entity_id)
     writable = [
         c
@@ -528,7 +526,7 @@ def dataset_entity(request: HttpRequest, dataset_id, entity_id) -> HttpResponse:
 
 @require_POST
 def dataset_entity_pin(request: HttpRequest, dataset_id, entity_id) -> HttpResponse:
-    dataset = _dataset(dataset_id)
+    dataset = access.get_dataset_for(request.user, dataset_id)
     entity = selectors.entity_in_dataset(dataset=dataset, public_id=entity_id)
     case = access.get_case_for(request.user, request.POST.get("case", ""), Action.WRITE)
     services.pin_entity(investigation=case, entity=entity, actor=request.user)
@@ -538,7 +536,7 @@ def dataset_entity_pin(request: HttpRequest, dataset_id, entity_id) -> HttpRespo
 
 @require_GET
 def dataset_shipments(request: HttpRequest, dataset_id) -> HttpResponse:
-    dataset = _dataset(dataset_id)
+    dataset = access.get_dataset_for(request.user, dataset_id)
     context = _shipment_table(request, dataset=dataset)
     template = "entities/dataset_shipments.html"
     if request.htmx and request.htmx.target == "shipment-table":
@@ -569,5 +567,5 @@ def flow_list(request: HttpRequest, case_id) -> HttpResponse:
 
 @require_GET
 def dataset_flows(request: HttpRequest, dataset_id) -> HttpResponse:
-    dataset = _dataset(dataset_id)
+    dataset = access.get_dataset_for(request.user, dataset_id)
     return _flows_page(request, {"dataset": dataset}, dataset=dataset)

@@ -1,7 +1,7 @@
 """The locked door: the one module that decides who may see and do what in a case file.
 
-Views, querysets, templates ({% if case|can:"write" %}), DRF permissions and views that
-trigger Celery work all ask here. A non-member and a missing object look the same (404);
+Views, querysets, templates ({% if case.user_role|role_allows:"write" %}), DRF permissions and
+views that trigger Celery work all ask here. A non-member and a missing object look the same (404);
 403 is only for a member whose role does not allow the action.
 """
 
@@ -9,10 +9,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from django.apps import apps
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Model, OuterRef, QuerySet, Subquery, Value
 from django.http import Http404
 
 from .models import CaseOwnedModel, Investigation, Membership, Role
@@ -34,8 +35,13 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
 }
 
-# Set on investigations loaded through this module so later checks need no query.
+# Set on investigations loaded through this module so later checks need no query: the role, and
+# whose role it is. A case loaded for Alice must never answer for Bob (mentions and inboxes ask
+# about other people than the one who loaded the page).
 ROLE_ATTR = "user_role"
+ROLE_USER_ATTR = "user_role_for"
+# Roles of other users asked about after loading, per instance: {user pk: role or None}.
+_OTHER_ROLES_ATTR = "_roles_by_user"
 
 
 def _authenticated(user: User | None) -> bool:
@@ -43,33 +49,40 @@ def _authenticated(user: User | None) -> bool:
 
 
 def visible_investigations(user: User | None) -> QuerySet[Investigation]:
-    """The case files this user may see, each annotated with the user's role.
+    """The case files this user may see, each annotated with the user's role (and whose it is).
 
     Membership is the only way in: staff and superusers see no case file they are not in.
     """
     if not _authenticated(user):
         return Investigation.objects.none()
     role = Membership.objects.filter(investigation=OuterRef("pk"), user=user).values("role")[:1]
-    return Investigation.objects.annotate(**{ROLE_ATTR: Subquery(role)}).filter(
-        **{f"{ROLE_ATTR}__isnull": False}
-    )
+    return Investigation.objects.annotate(
+        **{ROLE_ATTR: Subquery(role), ROLE_USER_ATTR: Value(user.pk)}
+    ).filter(**{f"{ROLE_ATTR}__isnull": False})
 
 
 def role_in(user: User | None, investigation: Investigation) -> str | None:
-    """The user's role in this case file, or None for a non-member."""
+    """The user's role in this case file, or None for a non-member.
+
+    The role loaded with the case answers only for the user it was loaded for; anyone else's is
+    read from the database (once per instance).
+    """
     if not _authenticated(user):
         return None
-    cached = getattr(investigation, ROLE_ATTR, None)
-    if cached is not None and getattr(investigation, "_role_user_id", user.pk) == user.pk:
-        return cached
-    role = (
-        Membership.objects.filter(investigation=investigation, user=user)
-        .values_list("role", flat=True)
-        .first()
-    )
-    setattr(investigation, ROLE_ATTR, role)
-    investigation._role_user_id = user.pk  # type: ignore[attr-defined]
-    return role
+    loaded_for = getattr(investigation, ROLE_USER_ATTR, None)
+    if loaded_for == user.pk:
+        return getattr(investigation, ROLE_ATTR, None)
+    others: dict[Any, str | None] = investigation.__dict__.setdefault(_OTHER_ROLES_ATTR, {})
+    if user.pk not in others:
+        others[user.pk] = (
+            Membership.objects.filter(investigation=investigation, user=user)
+            .values_list("role", flat=True)
+            .first()
+        )
+    if loaded_for is None:  # loaded without a role (e.g. through a foreign key): now this user's
+        setattr(investigation, ROLE_ATTR, others[user.pk])
+        setattr(investigation, ROLE_USER_ATTR, user.pk)
+    return others[user.pk]
 
 
 def can(user: User | None, action: Action | str, investigation: Investigation) -> bool:
@@ -106,7 +119,6 @@ def get_case_for(
     )
     if case is None:
         raise Http404("No such case file")
-    case._role_user_id = user.pk  # type: ignore[union-attr, attr-defined]
     check(user, action, case)
     return case
 
@@ -135,6 +147,23 @@ def get_case_object_for[M: CaseOwnedModel](
         return qs.get(investigation=case, public_id=parse_public_id(public_id))
     except (qs.model.DoesNotExist, ValidationError) as exc:
         raise Http404("No such object") from exc
+
+
+def visible_datasets(user: User | None) -> QuerySet[Any]:
+    """The shared datasets this user may read: every one, for any logged-in user."""
+    # investigations imports neither entities nor evidence (DESIGN.md): the model by name.
+    dataset_model = apps.get_model("entities", "Dataset")
+    if not _authenticated(user):
+        return dataset_model.objects.none()
+    return dataset_model.objects.all()
+
+
+def get_dataset_for(user: User | None, public_id: UUID | str) -> Model:
+    """Load a dataset by public id for this user, or raise 404."""
+    dataset = visible_datasets(user).filter(public_id=parse_public_id(public_id)).first()
+    if dataset is None:
+        raise Http404("No such dataset")
+    return dataset
 
 
 def require_staff(user: User | None) -> None:

@@ -6,6 +6,10 @@ class InvestigationsConfig(AppConfig):
     verbose_name = "Case files"
 
     def ready(self) -> None:
-        from . import activity
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from . import activity, login
 
         activity.connect_signals()
+        user_login_failed.connect(login.on_login_failed, dispatch_uid="login_throttle_failed")
+        user_logged_in.connect(login.on_logged_in, dispatch_uid="login_throttle_success")

@@ -4,6 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Role(models.TextChoices):
@@ -120,6 +121,48 @@ class Membership(CaseOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user} as {self.get_role_display().lower()}"
+
+
+class Invitation(CaseOwnedModel):
+    """A role in a case file offered to an e-mail address; accepted when its owner logs in.
+
+    Adding by e-mail records one of these whether or not an account has the address, so the
+    add-member form never tells anyone who has an account (investigations/services.py).
+    """
+
+    investigation = models.ForeignKey(
+        "investigations.Investigation", on_delete=models.CASCADE, related_name="invitations"
+    )
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stored lower-case: addresses are matched case-insensitively.
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One pending invitation per address and case file; it also serves "pending
+            # invitations for this address" when someone logs in.
+            models.UniqueConstraint(
+                fields=["email", "investigation"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_one_pending_per_email_and_case",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="invitation_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")),
+                name="invitation_email_lower_case",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation for {self.email} as {self.get_role_display().lower()}"
 
 
 class ActivityEntry(models.Model):

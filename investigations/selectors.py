@@ -3,7 +3,7 @@
 from django.db.models import Count, Q, QuerySet
 
 from . import access
-from .models import ActivityEntry, Investigation, Membership
+from .models import ActivityEntry, Investigation, Invitation, Membership
 
 
 def investigation_list(*, user, status: str = "", query: str = "") -> QuerySet[Investigation]:
@@ -21,6 +21,15 @@ def membership_list(*, investigation: Investigation) -> QuerySet[Membership]:
         Membership.objects.filter(investigation=investigation)
         .select_related("user", "added_by")
         .order_by("user__username")
+    )
+
+
+def invitation_list(*, investigation: Investigation) -> QuerySet[Invitation]:
+    """The case's pending invitations, oldest first."""
+    return (
+        Invitation.objects.filter(investigation=investigation, accepted_at__isnull=True)
+        .select_related("invited_by")
+        .order_by("created_at", "id")
     )
 
 

@@ -1,12 +1,20 @@
-"""Writes for case files and membership. Each public function owns its transaction."""
+"""Writes for case files, membership and invitations. Each public function owns its transaction."""
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
 from django.utils.text import slugify
 
+from . import activity, throttle
 from .errors import Conflict, DomainError
-from .models import Investigation, Membership, Role
+from .models import Investigation, Invitation, Membership, Role
 
 User = get_user_model()
 
@@ -58,20 +66,63 @@ def investigation_update(
     return investigation
 
 
-def user_find(identifier: str) -> AbstractBaseUser:
-    """The active user with this username or e-mail address (case-insensitive)."""
+def _create_or_conflict[M: Model](model: type[M], message: str, **fields: Any) -> M:
+    """Create a row a unique constraint guards; a concurrent request that won is a Conflict."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError as exc:
+        raise Conflict(message, field="user") from exc
+
+
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.", field="role")
+
+
+def _member_add_limit() -> throttle.Limit:
+    window = settings.MEMBER_ADD_WINDOW_SECONDS
+    return throttle.Limit("member-add", settings.MEMBER_ADDS_PER_WINDOW, window, window)
+
+
+def _active_user_named(username: str) -> AbstractBaseUser | None:
+    """The active user with this username: exactly as typed, else the one that differs in case."""
+    matches = list(User.objects.filter(username__iexact=username, is_active=True)[:2])
+    exact = [u for u in matches if u.get_username() == username]
+    return exact[0] if exact else (matches[0] if len(matches) == 1 else None)
+
+
+def member_add_or_invite(
+    *, investigation: Investigation, identifier: str, role: str, actor: AbstractBaseUser
+) -> Membership | Invitation:
+    """Add a colleague by username at once, or invite an e-mail address (accepted at log-in).
+
+    The answer never tells whether an account exists: an address is never looked up, and an
+    unknown username reads like a typo. Attempts are counted per actor, known and unknown alike
+    (MEMBER_ADDS_PER_WINDOW per MEMBER_ADD_WINDOW_SECONDS), so the form is no directory.
+    """
     identifier = identifier.strip()
     if not identifier:
         raise DomainError("Give a username or an e-mail address.", field="user")
-    field = "email__iexact" if "@" in identifier else "username__iexact"
-    matches = list(User.objects.filter(**{field: identifier, "is_active": True})[:2])
-    if not matches:
-        raise DomainError(f"No active user {identifier!r}.", field="user")
-    if len(matches) > 1:
+    limit = _member_add_limit()
+    if throttle.reached(limit, str(actor.pk)):
         raise DomainError(
-            f"More than one user has the e-mail {identifier!r}; use the username.", field="user"
+            "Too many people added or invited in a short time: try again in "
+            f"{throttle.minutes(limit.lockout)}.",
+            field="user",
         )
-    return matches[0]
+    throttle.hit(limit, str(actor.pk))
+    if "@" in identifier:
+        return invitation_create(
+            investigation=investigation, email=identifier, role=role, actor=actor
+        )
+    user = _active_user_named(identifier)
+    if user is None:
+        raise DomainError(
+            f"Could not add “{identifier}”: check the username, or invite by e-mail.",
+            field="user",
+        )
+    return investigation_add_member(investigation=investigation, user=user, role=role, actor=actor)
 
 
 @transaction.atomic
@@ -83,17 +134,17 @@ def investigation_add_member(
     actor: AbstractBaseUser,
 ) -> Membership:
     """Give a user a role in a case file."""
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}.", field="role")
+    _check_role(role)
     if Membership.objects.filter(investigation=investigation, user=user).exists():
         raise Conflict(f"{user.get_username()} is already a member.", field="user")
-    try:
-        with transaction.atomic():
-            return Membership.objects.create(
-                investigation=investigation, user=user, role=role, added_by=actor
-            )
-    except IntegrityError as exc:  # a concurrent add won the race
-        raise Conflict(f"{user.get_username()} is already a member.", field="user") from exc
+    return _create_or_conflict(
+        Membership,
+        f"{user.get_username()} is already a member.",
+        investigation=investigation,
+        user=user,
+        role=role,
+        added_by=actor,
+    )
 
 
 def _lock_owners(investigation: Investigation) -> list[int]:
@@ -109,8 +160,7 @@ def _lock_owners(investigation: Investigation) -> list[int]:
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str) -> Membership:
     """Change a member's role; the last owner cannot stop being one."""
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}.", field="role")
+    _check_role(role)
     owners = _lock_owners(membership.investigation)
     membership.refresh_from_db()
     if membership.role == Role.OWNER and role != Role.OWNER and owners == [membership.pk]:
@@ -128,3 +178,76 @@ def membership_remove(*, membership: Membership) -> None:
     if owners == [membership.pk]:
         raise DomainError("The last owner cannot be removed: make someone else owner first.")
     membership.delete()
+
+
+# --- Invitations ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_create(
+    *, investigation: Investigation, email: str, role: str, actor: AbstractBaseUser
+) -> Invitation:
+    """Record that whoever logs in with this e-mail address joins the case file in this role."""
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise DomainError(f"“{email}” is not an e-mail address.", field="user") from exc
+    _check_role(role)
+    # Members' addresses are on the members page already: saying so tells nothing new.
+    if Membership.objects.filter(investigation=investigation, user__email__iexact=email).exists():
+        raise Conflict(f"A member of this case file has the address {email}.", field="user")
+    return _create_or_conflict(
+        Invitation,
+        f"{email} is already invited to this case file.",
+        investigation=investigation,
+        email=email,
+        role=role,
+        invited_by=actor,
+    )
+
+
+@transaction.atomic
+def invitation_cancel(*, invitation: Invitation) -> None:
+    """Withdraw a pending invitation (owners only; the view checks)."""
+    if invitation.accepted_at is not None:
+        raise DomainError(f"{invitation.email} has accepted already: remove the member instead.")
+    invitation.delete()
+
+
+def invitations_accept(*, user: AbstractBaseUser) -> list[Membership]:
+    """Turn the pending invitations for this user's e-mail address into memberships.
+
+    Called at log-in and on the case list. Accounts are made by staff (there is no sign-up), so
+    an account's address is trusted as verified. An invitation for an address no account has
+    stays pending.
+    """
+    email = (getattr(user, "email", "") or "").strip().lower()
+    if not (email and user.is_active):
+        return []
+    # The common case is nothing pending: one indexed query, no transaction.
+    if not Invitation.objects.filter(email=email, accepted_at__isnull=True).exists():
+        return []
+    return _accept_pending(user=user, email=email)
+
+
+@transaction.atomic
+def _accept_pending(*, user: AbstractBaseUser, email: str) -> list[Membership]:
+    joined = []
+    pending = (
+        Invitation.objects.select_for_update()
+        .filter(email=email, accepted_at__isnull=True)
+        .order_by("pk")
+    )
+    with activity.acting_as(user):  # the log says the person joined, at whoever's invitation
+        for invitation in pending:
+            invitation.accepted_at = timezone.now()
+            invitation.save(update_fields=["accepted_at"])
+            membership, created = Membership.objects.get_or_create(
+                investigation_id=invitation.investigation_id,
+                user=user,
+                defaults={"role": invitation.role, "added_by_id": invitation.invited_by_id},
+            )
+            if created:
+                joined.append(membership)
+    return joined

@@ -18,5 +18,10 @@ urlpatterns = [
     path(
         "<uuid:case_id>/members/<uuid:member_id>/remove/", views.member_remove, name="member-remove"
     ),
+    path(
+        "<uuid:case_id>/invitations/<uuid:invitation_id>/cancel/",
+        views.invitation_cancel,
+        name="invitation-cancel",
+    ),
     path("<uuid:case_id>/activity/", views.activity_feed, name="activity"),
 ]

@@ -10,7 +10,7 @@ from . import access, selectors, services
 from .access import Action
 from .errors import DomainError
 from .forms import AddMemberForm, ChangeRoleForm, InvestigationForm, InvestigationSettingsForm
-from .models import Investigation, Membership
+from .models import Investigation, Invitation, Membership
 
 ACTIVITY_PAGE_SIZE = 25
 CASE_LIST_PAGE_SIZE = 25
@@ -23,6 +23,8 @@ def _form_error(form, exc: DomainError) -> None:
 
 @require_GET
 def investigation_list(request: HttpRequest) -> HttpResponse:
+    # Invitations for my address become memberships here too, not only at log-in.
+    services.invitations_accept(user=request.user)
     status = request.GET.get("status", "")
     if status not in Investigation.Status.values:
         status = ""
@@ -99,6 +101,15 @@ def investigation_settings(request: HttpRequest, case_id) -> HttpResponse:
     )
 
 
+def _added_message(added: Membership | Invitation) -> str:
+    if isinstance(added, Invitation):
+        return (
+            f"Invitation for {added.email} recorded: they join as {added.get_role_display()} "
+            "when they log in with that address."
+        )
+    return f"{added.user.get_username()} added."
+
+
 @require_http_methods(["GET", "POST"])
 def member_list(request: HttpRequest, case_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
@@ -107,17 +118,16 @@ def member_list(request: HttpRequest, case_id) -> HttpResponse:
         access.check(request.user, Action.MANAGE, case)
         if form.is_valid():
             try:
-                user = services.user_find(form.cleaned_data["user"])
-                services.investigation_add_member(
+                added = services.member_add_or_invite(
                     investigation=case,
-                    user=user,
+                    identifier=form.cleaned_data["user"],
                     role=form.cleaned_data["role"],
                     actor=request.user,
                 )
             except DomainError as exc:
                 _form_error(form, exc)
             else:
-                messages.success(request, f"{user.get_username()} added.")
+                messages.success(request, _added_message(added))
                 return redirect("investigations:members", case_id=case.public_id)
     return render(
         request,
@@ -125,11 +135,27 @@ def member_list(request: HttpRequest, case_id) -> HttpResponse:
         {
             "case": case,
             "members": selectors.membership_list(investigation=case),
+            "invitations": selectors.invitation_list(investigation=case),
             "form": form,
             "roles": Membership._meta.get_field("role").choices,
             "tab": "members",
         },
     )
+
+
+@require_POST
+def invitation_cancel(request: HttpRequest, case_id, invitation_id) -> HttpResponse:
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    invitation = access.get_case_object_for(
+        request.user,
+        Invitation.objects.filter(accepted_at__isnull=True),
+        case=case,
+        public_id=invitation_id,
+        action=Action.MANAGE,
+    )
+    services.invitation_cancel(invitation=invitation)
+    messages.success(request, f"Invitation for {invitation.email} cancelled.")
+    return redirect("investigations:members", case_id=case.public_id)
 
 
 def _load_membership(request: HttpRequest, case_id, member_id) -> Membership:

@@ -112,6 +112,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The throttle backend refuses password checks after too many failures (investigations/login.py).
+AUTHENTICATION_BACKENDS = [
+    "investigations.login.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+# The client's address is REMOTE_ADDR. Behind a reverse proxy, name the header it sets on every
+# request (X-Real-IP, or X-Forwarded-For: its last value is used); never set this without such
+# a proxy, or clients pick their own address.
+LOGIN_ADDRESS_HEADER = env.str("LOGIN_ADDRESS_HEADER", default="")
+# Adding or inviting members, per acting person (investigations/services.py): no directory.
+MEMBER_ADDS_PER_WINDOW = env.int("MEMBER_ADDS_PER_WINDOW", default=20)
+MEMBER_ADD_WINDOW_SECONDS = env.int("MEMBER_ADD_WINDOW_SECONDS", default=600)
+for _name in (
+    "LOGIN_FAILURES_PER_ACCOUNT",
+    "LOGIN_FAILURES_PER_ADDRESS",
+    "LOGIN_FAILURE_WINDOW_SECONDS",
+    "LOGIN_LOCKOUT_SECONDS",
+    "MEMBER_ADDS_PER_WINDOW",
+    "MEMBER_ADD_WINDOW_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "investigations:list"
 LOGOUT_REDIRECT_URL = "login"

@@ -3,8 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from evidence import views as evidence_views
+from investigations.login import AdminLoginForm, LoginForm
 
 from . import health, views
+
+# The admin's log-in page says why a throttled log-in is refused, like ours.
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,7 +24,9 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

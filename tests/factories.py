@@ -1,6 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from evidence.models import Document
 from investigations import services
 from investigations.models import Role
 
@@ -23,3 +24,19 @@ def make_case(*, owner, title="Chips via Almaty", members=None):
             investigation=case, user=user, role=Role(role), actor=owner
         )
     return case
+
+
+def make_document(*, case, **fields) -> Document:
+    """A done PDF document row of `case` (no extraction); fields override the defaults."""
+    defaults = {
+        "title": "Register extract",
+        "original_name": "extract.pdf",
+        "file": "test/extract.pdf",
+        "sha256": "0" * 64,
+        "size": 13,
+        "mime": "application/pdf",
+        "kind": "pdf",
+        "type_label": "PDF",
+        "status": "done",
+    }
+    return Document.objects.create(investigation=case, **{**defaults, **fields})

@@ -11,9 +11,12 @@ os.environ.setdefault("CELERY_QUEUE", f"casefile-test-{uuid.uuid4().hex[:10]}")
 os.environ.setdefault("JOB_STALE_AFTER_SECONDS", "3600")
 
 from newsroom.settings import *  # noqa: F403
-from newsroom.settings import INSTALLED_APPS
+from newsroom.settings import CACHES, INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobs_app"]
+# Cache keys (log-in and member-add counters, progress) are per test run like the queue, so
+# parallel runs on one Redis never share a counter.
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": os.environ["CELERY_QUEUE"]}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 HEALTHZ_WORKER_TIMEOUT = 0.5
 WHITENOISE_USE_FINDERS = True

@@ -17,7 +17,11 @@ def can_do(context, action: str, investigation) -> bool:
 
 @register.filter(name="role_allows")
 def role_allows(role: str | None, action: str) -> bool:
-    """{% if case.user_role|role_allows:"manage" %}: checks the role annotated by access.py."""
+    """{% if case.user_role|role_allows:"manage" %}: the role access.py loaded with the case.
+
+    That is the role of the user the case was loaded for (views load it for request.user);
+    ask access.can() about anyone else.
+    """
     return role is not None and access.Action(action) in access.ROLE_ACTIONS[role]
 
 

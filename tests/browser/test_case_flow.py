@@ -1,5 +1,5 @@
 """A reporter's first minutes, in a real browser: log in, create a case file, add a colleague,
-filter the list (htmx), read the activity feed. An outsider then finds nothing."""
+invite an address, filter the list (htmx), read the activity feed. An outsider finds nothing."""
 
 import os
 import re
@@ -52,10 +52,19 @@ def test_reporter_creates_case_adds_member_and_outsider_sees_nothing(
     _shot(page, "02-case-home")
 
     page.get_by_role("link", name="Members").click()
-    page.get_by_label("Username or e-mail").fill("marat@paper.example")
+    page.get_by_label("Username or e-mail").fill("marat")
     page.locator("#id_role").select_option("editor")
     page.get_by_role("button", name="Add member").click()
     expect(page.locator(".message-success")).to_contain_text("marat added")
+    # An address is invited, whether or not someone has it: it joins at its owner's log-in.
+    page.get_by_label("Username or e-mail").fill("aigerim@paper.example")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator(".message-success")).to_contain_text(
+        "Invitation for aigerim@paper.example recorded"
+    )
+    expect(
+        page.get_by_role("button", name="Cancel the invitation for aigerim@paper.example")
+    ).to_be_visible()
     page.get_by_label("Role of dana").select_option("viewer")
     page.locator("form", has=page.get_by_label("Role of dana")).get_by_role(
         "button", name="Change"
@@ -64,7 +73,10 @@ def test_reporter_creates_case_adds_member_and_outsider_sees_nothing(
     _shot(page, "03-members")
 
     page.get_by_role("link", name="Activity").click()
-    expect(page.locator(".activity-entry").first).to_contain_text("marat as editor")
+    expect(page.locator(".activity-entry").first).to_contain_text(
+        "invitation for aigerim@paper.example as reporter"
+    )
+    expect(page.locator(".activity-entry").nth(1)).to_contain_text("marat as editor")
     _shot(page, "04-activity")
 
     # The list filter swaps the table in place (htmx), without a full reload.

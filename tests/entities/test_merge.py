@@ -75,7 +75,7 @@ def test_merge_moves_everything_and_loses_nothing(case, alice, dataset):
     shipment_create(scope=scope, date="2022-05-15", exporter=dup, importer=buyer, hs_code="8542")
     shipment_create(scope=scope, date="2022-05-01", exporter=buyer, importer=dup, hs_code="8542")
 
-    entity_merge(survivor=keep, duplicate=dup, actor=alice)
+    entity_merge(survivor=keep, duplicate=dup, case=case, actor=alice)
 
     keep.refresh_from_db()
     assert not Entity.objects.filter(pk=dup.pk).exists()
@@ -103,7 +103,7 @@ def test_merge_moves_pins_of_dataset_entities(case, alice, dataset):
     keep = entity_create(scope=scope, name="Aspan Arba LLP")
     dup = entity_create(scope=scope, name="TOO Aspan Arba")
     pin_entity(investigation=case, entity=dup)
-    entity_merge(survivor=keep, duplicate=dup)
+    entity_merge(survivor=keep, duplicate=dup, case=None)
     assert list(Pin.objects.values_list("entity", flat=True)) == [keep.pk]
 
 
@@ -112,7 +112,9 @@ def test_merging_across_case_files_is_refused(case, alice):
     a = entity_create(scope=Scope(investigation=case), name="Aspan Arba")
     b = entity_create(scope=Scope(investigation=other), name="Aspan Arba")
     with pytest.raises(DomainError, match="same case file"):
-        entity_merge(survivor=a, duplicate=b)
+        entity_merge(survivor=a, duplicate=b, case=None)
+    with pytest.raises(DomainError, match="not part of this case file"):
+        entity_merge(survivor=a, duplicate=b, case=case)
     assert Entity.objects.count() == 2
 
 
@@ -152,7 +154,7 @@ def test_merge_keeps_extra_ftm_values_and_the_ftm_id(dataset):
         ftm_id="os-123",
         extra={"topics": ["role.pep"], "weakAlias": ["Vanya"]},
     )
-    entity_merge(survivor=keep, duplicate=dup)
+    entity_merge(survivor=keep, duplicate=dup, case=None)
     keep.refresh_from_db()
     assert keep.extra == {"topics": ["sanction", "role.pep"], "weakAlias": ["Vanya"]}
     assert keep.ftm_id == "os-123"

@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from investigations import access
+from investigations import access, selectors
 from investigations.access import Action
 from investigations.models import Membership
 from tests.factories import UserFactory, make_case
@@ -78,3 +78,23 @@ def test_scoped_filters_case_owned_rows(case, alice, charlie):
     make_case(owner=charlie, title="Other")
     rows = access.scoped(charlie, Membership.objects.all())
     assert {m.investigation.title for m in rows} == {"Other"}
+
+
+def test_hardening_3_a_role_loaded_for_one_user_never_answers_for_another(
+    case, alice, bob, charlie, django_assert_num_queries
+):
+    [loaded] = access.visible_investigations(alice)
+    with django_assert_num_queries(0):  # alice's own role is in the row
+        assert access.can(alice, Action.MANAGE, loaded)
+    assert not access.can(bob, Action.MANAGE, loaded)  # bob reports: not alice's owner role
+    assert access.can(bob, Action.WRITE, loaded)
+    assert not access.can(charlie, Action.VIEW, loaded)
+    with pytest.raises(Http404):
+        access.check(charlie, Action.VIEW, loaded)
+    # Asking about others changes nothing for the user the case was loaded for.
+    with django_assert_num_queries(0):
+        assert access.role_in(alice, loaded) == "owner"
+    assert loaded.user_role == "owner"
+    [listed] = selectors.investigation_list(user=bob)
+    assert access.role_in(alice, listed) == "owner"
+    assert listed.user_role == "reporter"

@@ -70,13 +70,14 @@ def test_list_htmx_returns_only_the_partial(alice, alice_client):
 def test_case_list_query_count_is_constant(alice, alice_client, django_assert_num_queries):
     for n in range(3):
         make_case(owner=alice, title=f"Case {n}", members={UserFactory(): "viewer"})
-    # 1 session, 2 user, 3 count for the paginator, 4 the page of cases with role and members
-    with django_assert_num_queries(4):
+    # 1 session, 2 user, 3 invitations pending for my address (none), 4 count for the
+    # paginator, 5 the page of cases with role and members
+    with django_assert_num_queries(5):
         response = alice_client.get(reverse("investigations:list"))
     assert response.text.count("/cases/") >= 3
     for n in range(3, 10):
         make_case(owner=alice, title=f"Case {n}")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         alice_client.get(reverse("investigations:list"))
 
 

@@ -20,8 +20,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from entities.models import Dataset, Entity, Link, LinkKind, Shipment
 from entities.services import Scope, entity_create, link_create, shipment_create
 from evidence.models import Citation, Document, Snapshot, Watch
-from investigations.models import Membership
-from tests.factories import UserFactory, make_case
+from investigations.models import Invitation, Membership
+from tests.factories import UserFactory, make_case, make_document
 
 # Namespaces that hold no case data and have their own access rules.
 EXCLUDED_NAMESPACES = {"admin"}
@@ -41,6 +41,7 @@ class World:
 OBJECT_IDS: dict[str, Callable[[World], uuid.UUID]] = {
     "case_id": lambda w: w.case.public_id,
     "member_id": lambda w: Membership.objects.get(investigation=w.case, user=w.bob).public_id,
+    "invitation_id": lambda w: Invitation.objects.get(investigation=w.case).public_id,
     "entity_id": lambda w: Entity.objects.get(investigation=w.case, name="Aspan Arba").public_id,
     "link_id": lambda w: Link.objects.get(investigation=w.case).public_id,
     "shipment_id": lambda w: Shipment.objects.get(investigation=w.case).public_id,
@@ -164,18 +165,7 @@ def world(db):
     dataset = Dataset.objects.create(name="KZ customs")
     entity_create(scope=Scope(dataset=dataset), name="Sky Mechanics")
     stored = default_storage.save(f"test/{case.public_id}", ContentFile(b"%PDF-1.4 test"))
-    document = Document.objects.create(
-        investigation=case,
-        title="Register extract",
-        original_name="extract.pdf",
-        file=stored,
-        sha256="0" * 64,
-        size=13,
-        mime="application/pdf",
-        kind="pdf",
-        type_label="PDF",
-        status="done",
-    )
+    document = make_document(case=case, file=stored)
     warc = default_storage.save(f"test/{case.public_id}.warc.gz", ContentFile(_warc_bytes()))
     snapshot = Snapshot.objects.create(
         investigation=case,
@@ -203,6 +193,7 @@ def world(db):
         next_check_at="2030-01-01T00:00:00Z",
     )
     Citation.objects.create(investigation=case, document=document, entity=company, page=1)
+    Invitation.objects.create(investigation=case, email="dora@paper.example", role="viewer")
     assert snapshot.pk
     return World(
         alice=alice,
