@@ -6,6 +6,7 @@ class InvestigationsConfig(AppConfig):
     verbose_name = "Case files"
 
     def ready(self) -> None:
-        from . import activity
+        from . import activity, activity_text
 
         activity.connect_signals()
+        activity_text.register_own()
