@@ -2,8 +2,9 @@
  *
  * Every page works without it; it only adds:
  *   "/"      focuses the search box (#site-search), unless you are typing in a field;
- *   Esc      closes the open panel: the <details> you are in or opened last (menus, "Add a
- *            link", "Cite"), or empties an htmx panel marked data-esc-close (look-up results);
+ *   Esc      closes the open panel: look-up results (an htmx panel marked data-esc-close) of
+ *            the field you type in, else the <details> you are in or opened last (menus, "Add
+ *            a link", "Cite", the citation panel), else any panel marked data-esc-close;
  *   rows     [data-rows-add="ID"] clones <template id="ID-template"> into #ID, and
  *            [data-rows-remove] removes its row (.form-row); without JavaScript both buttons
  *            submit the form and the server adds or drops the row instead.
@@ -27,6 +28,13 @@
   }
 
   function closeTopPanel(start) {
+    // Look-up results of the field being typed in go first, then the form around it.
+    var field = start && start.closest ? start.closest(".field") : null;
+    var results = field ? field.querySelector("[data-esc-close]") : null;
+    if (results && results.childElementCount) {
+      results.replaceChildren();
+      return true;
+    }
     var inside = start && start.closest ? start.closest("details[open]") : null;
     if (inside) {
       closeDetails(inside);
