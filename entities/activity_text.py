@@ -23,6 +23,7 @@ from investigations.activity_text import (
 )
 
 from .models import Entity, ImportJob, Link, LinkKind, Pin, Schema, Shipment
+from .services import ENTITY_FIELDS
 
 SCHEMA_NOUNS = {
     Schema.COMPANY: "company",
@@ -46,18 +47,7 @@ def entity_url(entity: Entity | None, case: Any) -> str | None:
 class EntityDescriber(Describer):
     kind_label = "Entities"
     icon = "entity"
-    shown = (
-        "name",
-        "schema",
-        "aliases",
-        "countries",
-        "nationality",
-        "start_date",
-        "end_date",
-        "addresses",
-        "notes",
-        "source",
-    )
+    shown = ENTITY_FIELDS
     partial_dates = frozenset({"start_date", "end_date"})
     labels = {"schema": "Kind", "countries": "Countries", "addresses": "Addresses"}
 
@@ -163,10 +153,7 @@ class LinkDescriber(Describer):
         )
 
     def updated(self, e: EntryView) -> Described | None:
-        changes = self.visible_changes(e)
-        if not changes:
-            return None
-        return Described(format_html("{} changed {}", who(e), self.phrase(e)), changes=changes)
+        return self.edited(e, format_html("{} changed {}", who(e), self.phrase(e)))
 
     def deleted(self, e: EntryView) -> Described:
         return Described(format_html("{} removed {}", who(e), self.phrase(e)))
@@ -206,12 +193,7 @@ class ShipmentDescriber(Describer):
         )
 
     def updated(self, e: EntryView) -> Described | None:
-        changes = self.visible_changes(e)
-        if not changes:
-            return None
-        return Described(
-            format_html("{} changed the shipment {}", who(e), self.route(e)), changes=changes
-        )
+        return self.edited(e, format_html("{} changed the shipment {}", who(e), self.route(e)))
 
     def deleted(self, e: EntryView) -> Described:
         return Described(

@@ -20,36 +20,9 @@ def register_overview_counts() -> None:
 
     from .models import Entity, Link, Pin, Shipment
 
-    register_count(
-        Count(
-            key="entities",
-            label="Entities",
-            icon="entity",
-            url_name="entities:list",
-            querysets=lambda case: [
-                Entity.objects.filter(investigation=case),
-                Pin.objects.filter(investigation=case),
-            ],
-            order=10,
-        )
-    )
-    register_count(
-        Count(
-            key="links",
-            label="Links",
-            icon="link",
-            url_name="entities:list",
-            querysets=lambda case: [Link.objects.filter(investigation=case)],
-            order=20,
-        )
-    )
-    register_count(
-        Count(
-            key="shipments",
-            label="Shipments",
-            icon="shipment",
-            url_name="entities:shipments",
-            querysets=lambda case: [Shipment.objects.filter(investigation=case)],
-            order=30,
-        )
-    )
+    for count in (
+        Count("entities", "Entities", "entity", "entities:list", (Entity, Pin), order=10),
+        Count("links", "Links", "link", "entities:list", (Link,), order=20),
+        Count("shipments", "Shipments", "shipment", "entities:shipments", (Shipment,), order=30),
+    ):
+        register_count(count)

@@ -29,23 +29,8 @@ def register_overview_counts() -> None:
 
     from .models import Document, Snapshot
 
-    register_count(
-        Count(
-            key="documents",
-            label="Documents",
-            icon="document",
-            url_name="evidence:documents",
-            querysets=lambda case: [Document.objects.filter(investigation=case)],
-            order=40,
-        )
-    )
-    register_count(
-        Count(
-            key="snapshots",
-            label="Snapshots",
-            icon="snapshot",
-            url_name="evidence:snapshots",
-            querysets=lambda case: [Snapshot.objects.filter(investigation=case)],
-            order=50,
-        )
-    )
+    for count in (
+        Count("documents", "Documents", "document", "evidence:documents", (Document,), order=40),
+        Count("snapshots", "Snapshots", "snapshot", "evidence:snapshots", (Snapshot,), order=50),
+    ):
+        register_count(count)

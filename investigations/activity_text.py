@@ -169,13 +169,14 @@ class Describer:
         return Described(format_html("{} added the {} {}", who(e), self.noun_for(e), self.name(e)))
 
     def updated(self, e: EntryView) -> Described | None:
-        changes = self.visible_changes(e)
-        if not changes:
-            return None
-        return Described(
-            format_html("{} edited the {} {}", who(e), self.noun_for(e), self.name(e)),
-            changes=changes,
+        return self.edited(
+            e, format_html("{} edited the {} {}", who(e), self.noun_for(e), self.name(e))
         )
+
+    def edited(self, e: EntryView, sentence: SafeString) -> Described | None:
+        """An update read as `sentence` with its visible changes; None when none is left."""
+        changes = self.visible_changes(e)
+        return Described(sentence, changes=changes) if changes else None
 
     def deleted(self, e: EntryView) -> Described:
         return Described(
@@ -463,10 +464,7 @@ class InvestigationDescriber(Describer):
         return Described(format_html("{} opened the case file {}", who(e), self.name(e)))
 
     def updated(self, e: EntryView) -> Described | None:
-        changes = self.visible_changes(e)
-        if not changes:
-            return None
-        return Described(format_html("{} changed the case file settings", who(e)), changes=changes)
+        return self.edited(e, format_html("{} changed the case file settings", who(e)))
 
 
 class MembershipDescriber(Describer):

@@ -1,7 +1,7 @@
 """The case overview's counts and cards: apps add theirs here, the view never changes.
 
 An app registers, from its AppConfig.ready():
-- a count: register_count(Count(key, label, icon, url_name, querysets)): how many rows of the
+- a count: register_count(Count(key, label, icon, url_name, models)): how many rows of the
   case file (entities, links, shipments, documents, snapshots), each a link to its page. All
   counts are computed in one query.
 - a card: register_card(Card(key, template, context)): a panel of its own (claims by status,
@@ -11,10 +11,10 @@ investigations imports no app: entities and evidence register theirs.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BigIntegerField, F, Func, QuerySet, Subquery, Value
+from django.db.models import BigIntegerField, F, Func, Model, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
@@ -23,13 +23,19 @@ from .models import Investigation
 
 @dataclass(frozen=True)
 class Count:
+    """Rows of these case-owned models in the case file (added up), optionally filtered."""
+
     key: str
     label: str
     icon: str
     url_name: str  # a case-scoped URL name, reversed with case_id
-    querysets: Callable[[Investigation], list[QuerySet]]  # their row counts are added up
+    models: tuple[type[Model], ...]  # each has an `investigation` foreign key
     order: int = 100
-    query: str = ""  # appended to the URL (e.g. "?schema=Person")
+    where: dict[str, Any] = field(default_factory=dict)  # e.g. {"status": "open"}
+    query: str = ""  # appended to the URL (e.g. "?status=open")
+
+    def querysets(self, case: Investigation) -> list[QuerySet]:
+        return [m._default_manager.filter(investigation=case, **self.where) for m in self.models]
 
 
 @dataclass(frozen=True)

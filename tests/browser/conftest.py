@@ -5,15 +5,7 @@ from contextlib import contextmanager
 import pytest
 from django.db import connections
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from evidence.screenshot import CHROMIUM, CHROMIUM_BASE_ARGS
 
 
 @contextmanager
@@ -28,7 +20,7 @@ def launch_chromium():
 
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_BASE_ARGS))
             try:
                 yield browser
             finally:
