@@ -263,6 +263,8 @@ def format_value(f: models.Field, value: Any, *, partial_date: bool = False) -> 
         return "yes" if value else "no"
     if isinstance(f, models.DateTimeField | models.DateField):
         return formatting.date_label(value)
+    if isinstance(f, models.DecimalField) and f.decimal_places <= 2:  # money: 1,200,000.00
+        return formatting.number(value, f.decimal_places)
     if isinstance(f, models.DecimalField | models.IntegerField | models.FloatField):
         return formatting.number(value)
     return formatting.truncate(str(value), MAX_SHOWN_CHARS)

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from selectolax.lexbor import LexborHTMLParser
 
 from entities.models import Entity, Link, LinkKind, Pin, Shipment
 from entities.services import Scope, entity_create, entity_update, link_create, shipment_create
@@ -315,3 +316,39 @@ def test_busy_entity_shows_the_first_links_and_all_on_request(chips, case, alice
     assert text.count('class="linkkind"') == 100
     text = alice_client.get(url, {"links": "all"}).content.decode()
     assert text.count('class="linkkind"') == 107
+
+
+def test_identifier_rows_are_added_and_removed_without_javascript(chips, case, alice_client):
+    url = _url("edit", case, entity_id=chips["kz"].public_id)
+    form = {
+        "schema": "Company",
+        "name": "ТОО «Аспан Арба»",
+        **_rows(("kz_bin", "940140000385"), ("lei", "5493001KJTIIGC8Y1R12")),
+    }
+    page = LexborHTMLParser(alice_client.get(url).text)
+    schemes = page.css("#identifier-rows select[name=identifier_scheme]")
+    assert [s.css_first("option[selected]").attributes["value"] for s in schemes[:1]] == ["kz_bin"]
+    assert "Kazakhstan BIN — 12 digits" in schemes[0].text()
+    assert len(schemes) == 2  # the identifier, and an empty row to add one
+
+    added = alice_client.post(url, {**form, "identifier_add": "1"})
+    assert added.status_code == 200  # the form again, one row more, nothing saved
+    rows = LexborHTMLParser(added.text).css("#identifier-rows .form-row")
+    assert len(rows) == 3
+    assert "This field is required" not in added.text
+    removed = alice_client.post(url, {**form, "identifier_remove": "0"})
+    values = [
+        i.attributes["value"]
+        for i in LexborHTMLParser(removed.text).css("#identifier-rows input[name=identifier_value]")
+    ]
+    assert values == ["5493001KJTIIGC8Y1R12", ""]
+    assert list(chips["kz"].identifiers.values_list("scheme", flat=True)) == ["kz_bin"]
+
+    bad = alice_client.post(url, {**form, **_rows(("kz_bin", "940140000386"), ("lei", "x"))})
+    page = LexborHTMLParser(bad.text)
+    errors = [e.text() for e in page.css("#identifier-rows .field-error")]
+    assert errors == [
+        "Not a valid Kazakhstan BIN: the check digit does not match.",
+        "Not a valid LEI: it has the wrong length: 1 character instead of 20.",
+    ]
+    assert "Check the 2 identifiers marked below." in bad.text

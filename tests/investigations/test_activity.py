@@ -16,6 +16,14 @@ from tests.factories import UserFactory
 from tests.jobs_app.models import EchoJob, Note
 
 
+def _client_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def _entries(case):
     return list(ActivityEntry.objects.filter(investigation=case).order_by("id"))
 
@@ -64,6 +72,14 @@ def test_any_case_owned_model_is_logged_without_per_model_code(case, alice, bob)
 
     note.save()  # nothing changed: nothing logged
     assert _entries(case)[-1].pk == updated.pk
+
+    note.amount = Decimal("1200000")
+    note.save()
+    url = reverse("investigations:activity", kwargs={"case_id": case.public_id})
+    page = HTMLParser(_client_for(alice).get(url).text)
+    assert " ".join(page.css_first(".feed-changes").text(separator=" ").split()) == (
+        "Amount 10.50 → 1,200,000.00"
+    )
 
     note.delete()
     deleted = _entries(case)[-1]
