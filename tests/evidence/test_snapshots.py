@@ -348,7 +348,7 @@ def test_capture_tied_to_an_entity_and_citations_of_a_shipment(case, alice, alic
             "entities:detail", kwargs={"case_id": case.public_id, "entity_id": company.public_id}
         )
     ).content.decode()
-    assert "Capture a web page about Step Agro Trade" in page
+    assert "Capture a web page about this company" in page
     alice_client.post(
         reverse("evidence:snapshots", kwargs={"case_id": case.public_id}),
         {"form": "snapshot", "url": web.url("/company"), "entity": company.public_id},
