@@ -7,6 +7,22 @@ class EntitiesConfig(AppConfig):
     def ready(self) -> None:
         from investigations.demo import register
 
+        from .activity_text import register_describers
         from .demo import load_entities_demo
 
         register(load_entities_demo)
+        register_describers()
+        register_overview_counts()
+
+
+def register_overview_counts() -> None:
+    from investigations.overview import Count, register_count
+
+    from .models import Entity, Link, Pin, Shipment
+
+    for count in (
+        Count("entities", "Entities", "entity", "entities:list", (Entity, Pin), order=10),
+        Count("links", "Links", "link", "entities:list", (Link,), order=20),
+        Count("shipments", "Shipments", "shipment", "entities:shipments", (Shipment,), order=30),
+    ):
+        register_count(count)

@@ -1,30 +1,17 @@
 """Entity, link and shipment forms. Every bad value is a form error saying what is wrong."""
 
 import re
-from datetime import date
+from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
+
+from investigations.dates import FORMAT_HINT, DayField, check_range, clean_partial_date
 
 from .codes import clean_country, clean_currency, clean_hs_code, country_names
-from .identifiers import InvalidIdentifier, Scheme, clean_identifier
-from .models import PARTIAL_DATE_REGEX, LinkKind, Schema
-
-PARTIAL_DATE = re.compile(PARTIAL_DATE_REGEX)
-
-
-def clean_partial_date(value: str, label: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        return ""
-    if not PARTIAL_DATE.match(value):
-        raise ValidationError(f"{label}: use YYYY, YYYY-MM or YYYY-MM-DD (got “{value}”).")
-    if len(value) == 10:
-        try:
-            date.fromisoformat(value)
-        except ValueError as exc:
-            raise ValidationError(f"{label}: {value} is not a real date.") from exc
-    return value
+from .identifiers import SCHEME_CHOICES, InvalidIdentifier, Scheme, clean_identifier
+from .models import LinkKind, Schema
 
 
 def _lines(value: str) -> list[str]:
@@ -40,7 +27,35 @@ class CountriesField(forms.CharField):
         return list(dict.fromkeys(codes))
 
 
+class PartialDateField(forms.CharField):
+    """2022, 2022-04 or 2022-04-07, as FtM writes dates; "month 13 does not exist"."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault("help_text", FORMAT_HINT)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return clean_partial_date(super().clean(value))
+
+
+@dataclass
+class IdentifierRow:
+    """One scheme + value row of the entity form, with its own error."""
+
+    key: str  # unique within the form: ids of its inputs
+    scheme: str
+    value: str
+    error: str = ""
+
+
 class EntityForm(forms.Form):
+    """An entity; its identifiers are rows of scheme + value (identifier_scheme and
+    identifier_value, repeated). Adding or removing a row without JavaScript submits the form
+    with identifier_add / identifier_remove=<row>: it comes back with the rows changed and
+    nothing saved."""
+
     schema = forms.ChoiceField(choices=Schema.choices, label="Kind")
     name = forms.CharField(max_length=500)
     aliases = forms.CharField(
@@ -52,17 +67,10 @@ class EntityForm(forms.Form):
         required=False, help_text="ISO codes or names, comma-separated: KZ, RU, Germany."
     )
     nationality = CountriesField(required=False, help_text="People only: ISO codes or names.")
-    start_date = forms.CharField(
-        required=False, label="Incorporated / born", help_text="YYYY, YYYY-MM or YYYY-MM-DD"
-    )
-    end_date = forms.CharField(required=False, label="Dissolved / died")
-    identifiers = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line as scheme: value, e.g. kz_bin: 940140000385. Schemes: "
-        + ", ".join(Scheme.values)
-        + ".",
-    )
+    start_date = PartialDateField(label="Incorporated / born")
+    end_date = PartialDateField(label="Dissolved / died")
+    # Filled from the identifier rows (clean_identifiers); never rendered as a field.
+    identifiers = forms.Field(required=False, widget=forms.HiddenInput)
     addresses = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One per line."
     )
@@ -73,38 +81,79 @@ class EntityForm(forms.Form):
         help_text="Where this comes from: a register, a document, a URL.",
     )
 
+    scheme_choices = SCHEME_CHOICES
+    blank_identifier_row = IdentifierRow("__row__", "", "")  # the template static/js/app.js clones
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing_rows = False
+        if self.is_bound:
+            self.identifier_rows = self._posted_rows()
+        else:
+            pairs = self.initial.get("identifiers") or []
+            self.identifier_rows = [
+                IdentifierRow(str(i), scheme, value) for i, (scheme, value) in enumerate(pairs)
+            ]
+        if not any(not row.value for row in self.identifier_rows):
+            self.identifier_rows.append(IdentifierRow(str(len(self.identifier_rows)), "", ""))
+
+    def _posted_rows(self) -> list[IdentifierRow]:
+        schemes = self.data.getlist("identifier_scheme")
+        values = self.data.getlist("identifier_value")
+        rows = [
+            IdentifierRow(str(i), scheme.strip(), value.strip())
+            for i, (scheme, value) in enumerate(zip(schemes, values, strict=False))
+        ]
+        removed = self.data.get("identifier_remove")
+        if removed is not None:
+            self.editing_rows = True
+            rows = [row for row in rows if row.key != removed]
+        if self.data.get("identifier_add"):
+            self.editing_rows = True
+            rows.append(IdentifierRow(str(len(schemes)), "", ""))
+        return rows
+
+    def full_clean(self) -> None:
+        if self.is_bound and self.editing_rows:  # only rows added or removed: no errors yet
+            self._errors, self.cleaned_data = ErrorDict(), {}
+            return
+        super().full_clean()
+
+    def is_valid(self) -> bool:
+        return not self.editing_rows and super().is_valid()
+
     def clean_aliases(self):
         return _lines(self.cleaned_data["aliases"])
 
     def clean_addresses(self):
         return _lines(self.cleaned_data["addresses"])
 
-    def clean_start_date(self):
-        return clean_partial_date(self.cleaned_data["start_date"], "Start date")
-
-    def clean_end_date(self):
-        return clean_partial_date(self.cleaned_data["end_date"], "End date")
-
     def clean_identifiers(self):
-        result, errors = [], []
-        for line in _lines(self.cleaned_data["identifiers"]):
-            scheme, sep, value = line.partition(":")
-            if not sep:
-                errors.append(f"“{line}”: write scheme: value, e.g. ru_inn: 7707083893.")
-                continue
-            try:
-                result.append((scheme.strip(), clean_identifier(scheme.strip().lower(), value)))
-            except InvalidIdentifier as exc:
-                errors.append(str(exc))
-        if errors:
-            raise ValidationError(errors)
-        return [(s.lower(), v) for s, v in result]
+        result, bad = [], 0
+        for row in self.identifier_rows:
+            if not row.value:
+                continue  # an empty row is an unused row
+            scheme = row.scheme.lower()
+            if scheme not in Scheme.values:
+                row.error = "Choose the kind of identifier."
+            else:
+                try:
+                    result.append((scheme, clean_identifier(scheme, row.value)))
+                    continue
+                except InvalidIdentifier as exc:
+                    row.error = str(exc)
+            bad += 1
+        if bad:
+            raise ValidationError(
+                "Check the identifier marked below."
+                if bad == 1
+                else f"Check the {bad} identifiers marked below."
+            )
+        return list(dict.fromkeys(result))
 
     def clean(self):
         data = super().clean()
-        start, end = data.get("start_date"), data.get("end_date")
-        if start and end and end < start:
-            self.add_error("end_date", "The end date is before the start date.")
+        check_range(self, "start_date", "end_date")
         if data.get("nationality") and data.get("schema") != Schema.PERSON:
             self.add_error("nationality", "Only people have a nationality.")
         return data
@@ -122,7 +171,7 @@ class EntityForm(forms.Form):
             "addresses": "\n".join(entity.addresses),
             "notes": entity.notes,
             "source": entity.source,
-            "identifiers": "\n".join(f"{i.scheme}: {i.value}" for i in entity.identifiers.all()),
+            "identifiers": [(i.scheme, i.value) for i in entity.identifiers.all()],
         }
 
 
@@ -144,8 +193,8 @@ class LinkForm(forms.Form):
         max_length=200,
         help_text="Role (director, CEO), relationship (son, spouse) or label.",
     )
-    start_date = forms.CharField(required=False, help_text="YYYY, YYYY-MM or YYYY-MM-DD")
-    end_date = forms.CharField(required=False)
+    start_date = PartialDateField()
+    end_date = PartialDateField(help_text="")
     summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_percentage(self):
@@ -154,17 +203,9 @@ class LinkForm(forms.Form):
             raise ValidationError("An ownership share is between 0 and 100 %.")
         return value
 
-    def clean_start_date(self):
-        return clean_partial_date(self.cleaned_data["start_date"], "Start date")
-
-    def clean_end_date(self):
-        return clean_partial_date(self.cleaned_data["end_date"], "End date")
-
     def clean(self):
         data = super().clean()
-        start, end = data.get("start_date"), data.get("end_date")
-        if start and end and end < start:
-            self.add_error("end_date", "The end date is before the start date.")
+        check_range(self, "start_date", "end_date")
         if data.get("kind") != LinkKind.OWNERSHIP and (
             data.get("percentage") is not None or data.get("shares") is not None
         ):
@@ -173,7 +214,7 @@ class LinkForm(forms.Form):
 
 
 class ShipmentForm(forms.Form):
-    date = forms.DateField(help_text="YYYY-MM-DD")
+    date = DayField(help_text="YYYY-MM-DD")
     exporter = forms.UUIDField(required=False, widget=forms.HiddenInput)
     importer = forms.UUIDField(required=False, widget=forms.HiddenInput)
     hs_code = forms.CharField(max_length=13, label="HS code", help_text="2 to 10 digits: 8542")
@@ -231,8 +272,8 @@ class ShipmentForm(forms.Form):
 
 
 class ShipmentFilterForm(forms.Form):
-    date_from = forms.DateField(required=False, label="From")
-    date_to = forms.DateField(required=False, label="To")
+    date_from = DayField(required=False, label="From")
+    date_to = DayField(required=False, label="To")
     hs = forms.CharField(required=False, max_length=10, label="HS prefix")
     country = forms.ChoiceField(required=False, choices=[("", "Any country")])
     party = forms.UUIDField(required=False, widget=forms.HiddenInput)
@@ -249,8 +290,7 @@ class ShipmentFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
-            self.add_error("date_to", "The end of the range is before its start.")
+        check_range(self, "date_from", "date_to")
         return data
 
 

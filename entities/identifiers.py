@@ -36,6 +36,24 @@ class Scheme(models.TextChoices):
     REGISTRATION = "registration", "Other registration number"
 
 
+# What a valid value looks like, for the entity form's scheme picker ("KZ BIN — 12 digits").
+FORMAT_HINTS: dict[str, str] = {
+    Scheme.KZ_BIN: "12 digits",
+    Scheme.KZ_IIN: "12 digits",
+    Scheme.RU_INN: "10 or 12 digits",
+    Scheme.RU_OGRN: "13 or 15 digits",
+    Scheme.RU_KPP: "9 characters",
+    Scheme.LEI: "20 letters and digits",
+    Scheme.DE_REGISTER: "court, register and number: Bremen HRB 12345",
+    Scheme.DE_VAT: "DE and 9 digits",
+    Scheme.GB_COMPANY: "8 characters: 01234567, SC123456",
+    Scheme.EU_VAT: "country code and number: FR40303265045",
+    Scheme.REGISTRATION: "as written by the register",
+}
+SCHEME_CHOICES: list[tuple[str, str]] = [
+    (scheme.value, f"{scheme.label} — {FORMAT_HINTS[scheme]}") for scheme in Scheme
+]
+
 FTM_PROPERTY: dict[str, str] = {
     Scheme.KZ_BIN: "registrationNumber",
     Scheme.KZ_IIN: "idNumber",

@@ -17,6 +17,8 @@ from django.db.models import F, Q
 from investigations.jobs import JobModel
 from investigations.models import Investigation, TrackedModel
 
+from .identifiers import Scheme
+
 PARTIAL_DATE_REGEX = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
 
 
@@ -224,6 +226,11 @@ class Identifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scheme}: {self.value}"
+
+    @property
+    def scheme_label(self) -> str:
+        """Kazakhstan BIN, not kz_bin."""
+        return Scheme(self.scheme).label if self.scheme in Scheme.values else self.scheme
 
 
 class Pin(TrackedModel):

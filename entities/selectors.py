@@ -9,10 +9,12 @@ from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySe
 from django.db.models.functions import ExtractYear, Left
 from django.http import Http404
 
-from investigations import access
-from investigations.models import ActivityEntry, Investigation
+from investigations import access, activity_text
+from investigations import selectors as case_selectors
+from investigations.jobs import JobStatus
+from investigations.models import Investigation
 
-from .models import Dataset, Entity, Identifier, Link, Pin, Schema, Shipment
+from .models import Dataset, Entity, Identifier, ImportJob, Link, Pin, Schema, Shipment
 from .names import name_forms
 
 ENTITY_SORTS = {
@@ -173,20 +175,12 @@ def entity_recent_shipments(
     )
 
 
-def entity_activity(*, entity: Entity, limit: int = 20) -> QuerySet[ActivityEntry]:
-    """Activity entries about this entity in its case file (newest first)."""
-    if entity.investigation_id is None:
-        return ActivityEntry.objects.none()
-    from django.contrib.contenttypes.models import ContentType
-
-    ct = ContentType.objects.get_for_model(Entity)
-    return (
-        ActivityEntry.objects.filter(
-            investigation_id=entity.investigation_id, content_type=ct, object_id=str(entity.pk)
-        )
-        .select_related("content_type")
-        .order_by("-created_at", "-id")[:limit]
-    )
+def entity_activity(*, entity: Entity, case: Investigation, limit: int = 20) -> list:
+    """What happened in this case file to the entity and to what names it (its links,
+    citations, shipments, pin), newest first, as feed items: one query on the refs index,
+    plus one per kind of object shown."""
+    entries = case_selectors.activity_about(investigation=case, obj=entity, limit=limit)
+    return activity_text.feed_items(entries, case=case)
 
 
 def shipments(
@@ -245,6 +239,17 @@ def shipment_totals(qs: QuerySet[Shipment]) -> list[dict]:
         .values("currency")
         .annotate(count=Count("id"), value=Sum("value"), quantity=Sum("quantity"))
         .order_by("currency")
+    )
+
+
+def dataset_imports(*, dataset: Dataset, limit: int = 5) -> list[ImportJob]:
+    """The dataset's history: its imports, newest first (uploads still being mapped left out).
+    The import rows are the record of who loaded what, when and with what result."""
+    return list(
+        ImportJob.objects.filter(dataset=dataset)
+        .exclude(status=JobStatus.DRAFT)
+        .select_related("created_by", "dataset")
+        .order_by("-created_at", "-id")[:limit]
     )
 
 

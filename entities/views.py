@@ -170,7 +170,7 @@ def entity_detail(request: HttpRequest, case_id, entity_id) -> HttpResponse:
             "case": case,
             "tab": "entities",
             "duplicates": duplicates,
-            "activity": selectors.entity_activity(entity=entity),
+            "activity": selectors.entity_activity(entity=entity, case=case),
             "link_form": LinkForm(),
         },
     )
@@ -500,7 +500,13 @@ def dataset_detail(request: HttpRequest, dataset_id) -> HttpResponse:
     return render(
         request,
         template,
-        {"dataset": dataset, "page": page, "form": form, "extra_query": query.urlencode()},
+        {
+            "dataset": dataset,
+            "page": page,
+            "form": form,
+            "extra_query": query.urlencode(),
+            "imports": selectors.dataset_imports(dataset=dataset),
+        },
     )
 
 

@@ -9,13 +9,28 @@ class EvidenceConfig(AppConfig):
         from entities.services import MERGE_HOOKS
         from investigations.demo import register
 
+        from .activity_text import register_describers
         from .demo import load_evidence_demo
         from .services import _move_citations
 
         if _move_citations not in MERGE_HOOKS:
             MERGE_HOOKS.append(_move_citations)
         register(load_evidence_demo)
+        register_describers()
+        register_overview_counts()
         from .ftm_export import case_evidence_lines
 
         if case_evidence_lines not in CASE_EXPORT_HOOKS:
             CASE_EXPORT_HOOKS.append(case_evidence_lines)
+
+
+def register_overview_counts() -> None:
+    from investigations.overview import Count, register_count
+
+    from .models import Document, Snapshot
+
+    for count in (
+        Count("documents", "Documents", "document", "evidence:documents", (Document,), order=40),
+        Count("snapshots", "Snapshots", "snapshot", "evidence:snapshots", (Snapshot,), order=50),
+    ):
+        register_count(count)

@@ -39,13 +39,18 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # fails (or, if a discard service runs, disappears).
 DEAD_PROXY = "http://127.0.0.1:9"
 
-CHROMIUM_ARGS = (
+# Headless in a container, quiet: no sandbox, GPU or background traffic (the browser tests
+# use these too).
+CHROMIUM_BASE_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+)
+CHROMIUM_ARGS = (
+    *CHROMIUM_BASE_ARGS,
     "--disable-default-apps",
     "--disable-extensions",
     "--disable-domain-reliability",

@@ -153,29 +153,16 @@ def snapshot_request(
 ) -> Snapshot:
     """Record a capture request (pending) and enqueue it after commit.
 
-    A URL the SSRF guard refuses is recorded as a failed snapshot with the reason, never
-    fetched.
+    A URL the SSRF guard refuses (private address, bad scheme, credentials) is a DomainError on
+    the url field, with the reason: nothing is recorded, nothing fetched. Only a fetch that was
+    tried and failed leaves a failed snapshot.
     """
-    from .ssrf import Refused, check_url
-
     url = (url or "").strip()
     if not url:
         raise DomainError("Give the address of the page to capture.", field="url")
     if entity is not None and entity.investigation_id not in (None, investigation.pk):
         raise DomainError("That entity is not part of this case file.", field="entity")
-    try:
-        normalised = check_url(url)
-    except Refused as exc:
-        return Snapshot.objects.create(
-            investigation=investigation,
-            url=url[:2000],
-            entity=entity,
-            requested_by=actor,
-            watch=watch,
-            status=jobs.JobStatus.FAILED,
-            error=exc.reason,
-            finished_at=timezone.now(),
-        )
+    normalised = _capturable(url)
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
             investigation=investigation,
@@ -185,6 +172,43 @@ def snapshot_request(
             watch=watch,
         )
         jobs.job_enqueue(snapshot)
+    return snapshot
+
+
+def _capturable(url: str) -> str:
+    """The URL as the guard normalises it, or a DomainError saying why it is refused."""
+    from .ssrf import Refused, check_url
+
+    try:
+        return check_url(url)
+    except Refused as exc:
+        reason = exc.reason.removeprefix("refused: ")
+        raise DomainError(f"This address cannot be captured: {reason}.", field="url") from exc
+
+
+@transaction.atomic
+def snapshot_retry(*, snapshot: Snapshot) -> Snapshot:
+    """Queue a failed capture again: the same request, a fresh set of attempts.
+
+    The row is the request, so trying again continues its one activity entry instead of adding
+    a second; the URL is checked by the guard again (the allowed networks may have changed).
+    """
+    if snapshot.status != jobs.JobStatus.FAILED:
+        raise DomainError("Only a failed capture can be tried again.")
+    _capturable(snapshot.url)
+    queued = Snapshot.objects.filter(pk=snapshot.pk, status=jobs.JobStatus.FAILED).update(
+        status=jobs.JobStatus.PENDING,
+        attempts=0,
+        claimed_by="",
+        error="",
+        queued_at=timezone.now(),
+        started_at=None,
+        finished_at=None,
+    )
+    if not queued:  # someone else retried it a moment ago
+        raise DomainError("This capture is being tried again already.")
+    jobs.job_enqueue(snapshot)
+    snapshot.refresh_from_db()
     return snapshot
 
 

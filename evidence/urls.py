@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("snapshots/<uuid:snapshot_id>/diff/", views.snapshot_diff, name="snapshot-diff"),
     path("snapshots/<uuid:snapshot_id>/delete/", views.snapshot_delete, name="snapshot-delete"),
+    path("snapshots/<uuid:snapshot_id>/retry/", views.snapshot_retry, name="snapshot-retry"),
     path("watches/<uuid:watch_id>/stop/", views.watch_stop, name="watch-stop"),
     path("cite/<str:claim_kind>/<uuid:claim_id>/", views.citation_create, name="cite"),
     path(

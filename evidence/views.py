@@ -254,13 +254,11 @@ def snapshot_list(request: HttpRequest, case_id) -> HttpResponse:
                     entity=entity,
                     actor=request.user,
                 )
-            except DomainError as exc:
+            except DomainError as exc:  # refused by the guard: a form error, no row
                 _form_error(form, exc)
             else:
-                if snapshot.status == "failed":
-                    messages.error(request, f"Not captured: {snapshot.error}")
-                else:
-                    messages.success(request, "Capture queued; this page updates by itself.")
+                # No "queued" message: the snapshot page says where the capture stands, and
+                # a message could outlive a capture that has failed by the time it shows.
                 return redirect(
                     "evidence:snapshot", case_id=case.public_id, snapshot_id=snapshot.public_id
                 )
@@ -327,6 +325,18 @@ def snapshot_detail(request: HttpRequest, case_id, snapshot_id) -> HttpResponse:
         }
     )
     return render(request, "evidence/snapshot.html", context)
+
+
+@require_POST
+def snapshot_retry(request: HttpRequest, case_id, snapshot_id) -> HttpResponse:
+    """Try a failed capture again (the same snapshot row, fresh attempts)."""
+    case = access.get_case_for(request.user, case_id, Action.WRITE)
+    snapshot = _snapshot(request, case, snapshot_id, Action.WRITE)
+    try:
+        services.snapshot_retry(snapshot=snapshot)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("evidence:snapshot", case_id=case.public_id, snapshot_id=snapshot.public_id)
 
 
 @require_GET

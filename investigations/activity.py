@@ -5,6 +5,12 @@ covered with no per-model code. Who acted comes from a context variable: ActorMi
 per request, Celery tasks and commands use `acting_as(user)`; with none set the actor is
 "system". Bulk writes (QuerySet.update, bulk_create, COPY) bypass signals by design: the
 services doing them record one summary entry with `record()`.
+
+Changes are stored by field name. A job row's bookkeeping (status, attempts, queued at, ...:
+the fields of investigations.jobs.JobModel) is never recorded: a job's life is its one
+"created" entry, which the feed reads as the job's outcome (investigations/activity_text.py).
+Each entry also lists the objects it is about (`refs`), so an entity's page finds the entries
+of its links, citations and shipments with one query.
 """
 
 import contextvars
@@ -21,6 +27,8 @@ from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.http import HttpRequest, HttpResponse
 
+from . import activity_text
+from .jobs import JobModel
 from .models import ActivityEntry, Investigation, TrackedModel
 
 _actor: contextvars.ContextVar[Any] = contextvars.ContextVar("activity_actor", default=None)
@@ -76,10 +84,11 @@ def _display(value: Any) -> Any:
 
 
 def _tracked_fields(instance: models.Model) -> list[models.Field]:
+    ignored = IGNORED_FIELDS
+    if isinstance(instance, JobModel):
+        ignored = ignored | activity_text.job_bookkeeping_fields()
     return [
-        f
-        for f in instance._meta.concrete_fields
-        if f.name not in IGNORED_FIELDS and not f.primary_key
+        f for f in instance._meta.concrete_fields if f.name not in ignored and not f.primary_key
     ]
 
 
@@ -87,17 +96,21 @@ def _values(instance: models.Model) -> dict[str, Any]:
     return {f.attname: getattr(instance, f.attname) for f in _tracked_fields(instance)}
 
 
-def _shown(instance: models.Model, field: models.Field, value: Any) -> Any:
-    """A related object by its name when it is already loaded (no query), else by its id."""
-    if field.is_relation and value is not None and field.is_cached(instance):
-        related = field.get_cached_value(instance)
+def _shown(instance: models.Model, field: models.Field, value: Any, *, load: bool = False) -> Any:
+    """A related object by its name when it is already loaded (or, with load=True, loaded
+    now: a deleted row's entry is all that will be left of it), else by its id."""
+    if field.is_relation and value is not None:
+        related = None
+        if field.is_cached(instance):
+            related = field.get_cached_value(instance)
+        elif load:
+            try:
+                related = getattr(instance, field.name)
+            except ObjectDoesNotExist:  # removed by the same cascade
+                related = None
         if related is not None and related.pk == value:
             return _display(str(related))
     return _display(value)
-
-
-def _label(field: models.Field) -> str:
-    return str(field.verbose_name)
 
 
 def record(
@@ -114,7 +127,12 @@ def record(
         label = str(obj)
     except ObjectDoesNotExist:  # a cascade already removed what its name refers to
         label = f"{obj._meta.verbose_name} {obj.pk}"
+    try:
+        refs = activity_text.refs_for(obj)
+    except ObjectDoesNotExist:
+        refs = [activity_text.ref_key(obj, obj.pk)]
     return ActivityEntry.objects.create(
+        refs=refs,
         investigation_id=investigation_id,
         actor=actor,
         actor_name=actor.get_username() if actor else "system",
@@ -135,7 +153,7 @@ def _on_save(sender: type, instance: models.Model, created: bool, raw: bool, **k
     now = _values(instance)
     if created:
         changes = {
-            _label(f): {"to": _shown(instance, f, now[f.attname])}
+            f.name: {"to": _shown(instance, f, now[f.attname])}
             for f in _tracked_fields(instance)
             if now[f.attname] not in (None, "", [], {})
         }
@@ -154,9 +172,9 @@ def _on_save(sender: type, instance: models.Model, created: bool, raw: bool, **k
                 continue
             if before is None or f.attname not in before:
                 # Saved without being loaded first: we cannot know the old value.
-                changes[_label(f)] = {"to": _shown(instance, f, now[f.attname])}
+                changes[f.name] = {"to": _shown(instance, f, now[f.attname])}
             elif before[f.attname] != now[f.attname]:
-                changes[_label(f)] = {
+                changes[f.name] = {
                     "from": _display(before[f.attname]),
                     "to": _shown(instance, f, now[f.attname]),
                 }
@@ -186,7 +204,7 @@ def _on_delete(sender: type, instance: models.Model, **kwargs) -> None:
     if case_id is None or case_id in _deleting_cases.get():
         return
     kept = {
-        _label(f): {"from": _shown(instance, f, v)}
+        f.name: {"from": _shown(instance, f, v, load=True)}
         for f, v in zip(_tracked_fields(instance), _values(instance).values(), strict=True)
         if v not in (None, "", [], {})
     }

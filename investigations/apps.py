@@ -8,8 +8,9 @@ class InvestigationsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from . import activity, login
+        from . import activity, activity_text, login
 
         activity.connect_signals()
+        activity_text.register_own()
         user_login_failed.connect(login.on_login_failed, dispatch_uid="login_throttle_failed")
         user_logged_in.connect(login.on_logged_in, dispatch_uid="login_throttle_success")

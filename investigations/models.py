@@ -2,7 +2,10 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -185,8 +188,13 @@ class ActivityEntry(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField(max_length=300)
+    # The object as it is now (None once deleted): the feed reads a job's outcome from it.
+    target = GenericForeignKey("content_type", "object_id")
     # {"field name": {"from": old, "to": new}}; on delete, the last values worth keeping.
     changes = models.JSONField(default=dict, blank=True)
+    # What the entry is about, as "app_label.model:pk": the object itself and, for a link,
+    # citation or shipment, the entities it names (investigations/activity_text.py).
+    refs = ArrayField(models.CharField(max_length=100), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -199,6 +207,8 @@ class ActivityEntry(models.Model):
                 models.F("id").desc(),
                 name="activity_case_newest_idx",
             ),
+            # An entity's activity: entries whose refs contain it (refs @> ARRAY[...]).
+            GinIndex(fields=["refs"], name="activity_refs_gin"),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,12 @@
 """Reads for case files: querysets with their joins already applied."""
 
-from django.db.models import Count, Q, QuerySet
+import datetime
 
-from . import access
+from django.contrib.contenttypes.prefetch import GenericPrefetch
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from . import access, activity_text
 from .models import ActivityEntry, Investigation, Invitation, Membership
 
 
@@ -33,10 +37,44 @@ def invitation_list(*, investigation: Investigation) -> QuerySet[Invitation]:
     )
 
 
-def activity_list(*, investigation: Investigation) -> QuerySet[ActivityEntry]:
-    """The case's activity feed, newest first (served by activity_case_newest_idx)."""
-    return (
-        ActivityEntry.objects.filter(investigation=investigation)
-        .select_related("content_type")
-        .order_by("-created_at", "-id")
+def _with_targets(qs: QuerySet[ActivityEntry]) -> QuerySet[ActivityEntry]:
+    """Entries with their actor and, per kind of object on the page, the objects as they are
+    now (one query per kind): a job's entry reads as its outcome, names link to pages."""
+    querysets = [d.queryset() for d in activity_text.registered()]
+    return qs.select_related("content_type", "actor").prefetch_related(
+        GenericPrefetch("target", querysets)
     )
+
+
+def activity_list(
+    *,
+    investigation: Investigation,
+    actor_id: int | None = None,
+    kind: str = "",
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet[ActivityEntry]:
+    """The case's activity feed, newest first (served by activity_case_newest_idx), filtered
+    by person, kind of object (activity_text kinds) and day range (inclusive, local time)."""
+    qs = ActivityEntry.objects.filter(investigation=investigation)
+    if actor_id:
+        qs = qs.filter(actor_id=actor_id)
+    if kind:
+        qs = qs.filter(activity_text.kind_filter(kind))
+    if date_from:
+        qs = qs.filter(created_at__gte=_day_start(date_from))
+    if date_to:
+        qs = qs.filter(created_at__lt=_day_start(date_to + datetime.timedelta(days=1)))
+    return _with_targets(qs.order_by("-created_at", "-id"))
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def activity_about(*, investigation: Investigation, obj, limit: int = 20) -> list[ActivityEntry]:
+    """Entries about one object of a case file and what names it (an entity's links,
+    citations, shipments, pins), newest first: one query on the refs index, plus its objects."""
+    key = activity_text.ref_key(obj, obj.pk)
+    qs = ActivityEntry.objects.filter(investigation=investigation, refs__contains=[key])
+    return list(_with_targets(qs.order_by("-created_at", "-id"))[:limit])

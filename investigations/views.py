@@ -6,13 +6,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, selectors, services
+from . import access, activity_text, overview, selectors, services
 from .access import Action
 from .errors import DomainError
-from .forms import AddMemberForm, ChangeRoleForm, InvestigationForm, InvestigationSettingsForm
+from .forms import (
+    ActivityFilterForm,
+    AddMemberForm,
+    ChangeRoleForm,
+    InvestigationForm,
+    InvestigationSettingsForm,
+)
 from .models import Investigation, Invitation, Membership
 
 ACTIVITY_PAGE_SIZE = 25
+RECENT_ACTIVITY = 6  # entries on the case overview
 CASE_LIST_PAGE_SIZE = 25
 
 
@@ -63,15 +70,17 @@ def investigation_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def investigation_detail(request: HttpRequest, case_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
-    members = selectors.membership_list(investigation=case)
-    recent = selectors.activity_list(investigation=case)[:8]
+    # A few more entries than shown: an old entry with nothing left to say is skipped.
+    entries = selectors.activity_list(investigation=case)[: RECENT_ACTIVITY * 2]
     return render(
         request,
         "investigations/detail.html",
         {
             "case": case,
-            "members": members,
-            "recent": recent,
+            "counts": overview.counts(case),
+            "cards": overview.cards(case),
+            "members": selectors.membership_list(investigation=case),
+            "recent": activity_text.feed_items(entries, case=case)[:RECENT_ACTIVITY],
             "tab": "overview",
         },
     )
@@ -205,10 +214,30 @@ def member_remove(request: HttpRequest, case_id, member_id) -> HttpResponse:
 @require_GET
 def activity_feed(request: HttpRequest, case_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
-    page = Paginator(selectors.activity_list(investigation=case), ACTIVITY_PAGE_SIZE).get_page(
-        request.GET.get("page")
+    members = selectors.membership_list(investigation=case)
+    form = ActivityFilterForm(
+        request.GET or None, members=members, kinds=activity_text.kind_choices()
     )
+    entries = selectors.activity_list(investigation=case, **form.selector_kwargs())
+    page = Paginator(entries, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("seen", None)
     template = "investigations/activity.html"
     if request.htmx:
-        template += "#activity-page"
-    return render(request, template, {"case": case, "page": page, "tab": "activity"})
+        template += "#activity-page" if request.GET.get("page") else "#activity-feed"
+    items = activity_text.feed_items(page.object_list, case=case)
+    return render(
+        request,
+        template,
+        {
+            "case": case,
+            "page": page,
+            "days": activity_text.feed_days(items),
+            "form": form,
+            "filtered": form.is_bound and any(form.selector_kwargs().values()),
+            "extra_query": query.urlencode(),
+            "seen": request.GET.get("seen", ""),  # the day heading the page before ended with
+            "tab": "activity",
+        },
+    )

@@ -82,7 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "builtins": ["investigations.templatetags.access"],
+            "builtins": ["investigations.templatetags.access", "investigations.templatetags.ui"],
         },
     },
 ]

@@ -27,13 +27,36 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    """One search box for everything I may see: entities by name, evidence text, case files."""
+    """One search box for everything I may see, grouped: my case files (the case files and
+    their entities), the shared datasets, and the text of documents and snapshots."""
     query = request.GET.get("q", "").strip()[:200]
     if not query:
         return render(request, "search.html", {"query": ""})
     hits = entity_selectors.search_entities(user=request.user, query=query, limit=SEARCH_PAGE_SIZE)
-    cases = case_selectors.investigation_list(user=request.user, query=query)[:10]
+    cases = list(case_selectors.investigation_list(user=request.user, query=query)[:10])
     texts = evidence_selectors.search_text(user=request.user, query=query)
+    in_cases = [h for h in hits if h.case is not None]
+    in_datasets = [h for h in hits if h.case is None]
+    groups = [
+        {
+            "key": "cases",
+            "label": "My case files",
+            "icon": "case",
+            "count": len(cases) + len(in_cases),
+        },
+        {"key": "datasets", "label": "Datasets", "icon": "dataset", "count": len(in_datasets)},
+        {"key": "documents", "label": "Documents", "icon": "document", "count": len(texts)},
+    ]
     return render(
-        request, "search.html", {"query": query, "hits": hits, "cases": cases, "texts": texts}
+        request,
+        "search.html",
+        {
+            "query": query,
+            "groups": groups,
+            "cases": cases,
+            "case_hits": in_cases,
+            "dataset_hits": in_datasets,
+            "texts": texts,
+            "limited": len(hits) >= SEARCH_PAGE_SIZE,
+        },
     )

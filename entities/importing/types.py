@@ -34,6 +34,33 @@ COMPANY_FIELDS = (
     "incorporation_date",
     "address",
 )
+# How the mapping screen names each field (one place: add a field above, label it here).
+FIELD_LABELS = {
+    "date": "Date",
+    "declaration_number": "Declaration number",
+    "line": "Line of the declaration",
+    "exporter": "Exporter",
+    "exporter_country": "Exporter country",
+    "exporter_id": "Exporter identifier",
+    "importer": "Importer",
+    "importer_country": "Importer country",
+    "importer_id": "Importer identifier",
+    "origin_country": "Country of origin",
+    "destination_country": "Destination country",
+    "dispatch_country": "Dispatch country",
+    "hs_code": "HS code",
+    "description": "Goods description",
+    "quantity": "Quantity",
+    "unit": "Unit",
+    "value": "Value",
+    "currency": "Currency",
+    "name": "Company name",
+    "country": "Country",
+    "registration_number": "Registration number",
+    "scheme": "Identifier scheme",
+    "incorporation_date": "Incorporation date",
+    "address": "Address",
+}
 REQUIRED = {
     "shipments": ("date", "hs_code"),
     "companies": ("name",),

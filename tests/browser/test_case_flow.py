@@ -73,10 +73,10 @@ def test_reporter_creates_case_adds_member_and_outsider_sees_nothing(
     _shot(page, "03-members")
 
     page.get_by_role("link", name="Activity").click()
-    expect(page.locator(".activity-entry").first).to_contain_text(
-        "invitation for aigerim@paper.example as reporter"
+    expect(page.locator(".feed-sentence").first).to_have_text(
+        "Dana invited aigerim@paper.example as reporter"
     )
-    expect(page.locator(".activity-entry").nth(1)).to_contain_text("marat as editor")
+    expect(page.locator(".feed-sentence").nth(1)).to_have_text("Dana added Marat as editor")
     _shot(page, "04-activity")
 
     # The list filter swaps the table in place (htmx), without a full reload.

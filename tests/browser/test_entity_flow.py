@@ -63,7 +63,7 @@ def test_reporter_searches_pins_links_and_reads_totals(page, live_server, transa
     expect(page.get_by_role("heading", name=re.compile("Дала Микро"))).to_be_visible()
     page.get_by_role("button", name="Pin").click()
     expect(page.locator(".message-success")).to_contain_text("pinned into")
-    expect(page.locator("#shipments")).to_contain_text("358,524 EUR")
+    expect(page.locator("#shipments")).to_contain_text("358,524.00 EUR")
     _shot(page, "11-pinned-entity")
 
     # Back to the son's page: add an ownership link, finding the company by another spelling.

@@ -2,9 +2,10 @@
 
 import pytest
 from django.urls import reverse
+from selectolax.lexbor import LexborHTMLParser
 
 from entities.models import Entity, Link, LinkKind, Pin, Shipment
-from entities.services import Scope, entity_create, link_create, shipment_create
+from entities.services import Scope, entity_create, entity_update, link_create, shipment_create
 from investigations.models import ActivityEntry
 
 
@@ -20,8 +21,9 @@ def test_create_entity_with_identifiers(case, alice_client):
             "name": "ТОО «Аспан Арба»",
             "aliases": "Aspan Arba LLP\nTOO Aspan Arba",
             "countries": "KZ, Russia",
-            "start_date": "2022-04",
-            "identifiers": "kz_bin: 9401 4000 0385",
+            "start_date": "2022-4",
+            "identifier_scheme": ["kz_bin", "ru_inn"],
+            "identifier_value": ["9401 4000 0385", ""],  # an empty row is skipped
         },
     )
     entity = Entity.objects.get(name="ТОО «Аспан Арба»")
@@ -29,19 +31,29 @@ def test_create_entity_with_identifiers(case, alice_client):
     assert entity.countries == ["KZ", "RU"]
     assert list(entity.identifiers.values_list("scheme", "value")) == [("kz_bin", "940140000385")]
     assert entity.aliases == ["Aspan Arba LLP", "TOO Aspan Arba"]
+    assert entity.start_date == "2022-04"
     assert set(entity.name_forms.values_list("norm", flat=True)) == {"aspan arba"}
+
+
+def _rows(*pairs):
+    return {
+        "identifier_scheme": [scheme for scheme, _ in pairs],
+        "identifier_value": [value for _, value in pairs],
+    }
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"identifiers": "kz_bin: 940140000386"}, "Not a valid Kazakhstan BIN"),
-        ({"identifiers": "ru_inn: 7707083894"}, "Russia INN"),
-        ({"identifiers": "940140000385"}, "write scheme: value"),
+        (_rows(("kz_bin", "940140000386")), "Not a valid Kazakhstan BIN"),
+        (_rows(("ru_inn", "7707083894")), "Russia INN"),
+        (_rows(("nonsense", "940140000385")), "Choose the kind of identifier"),
         ({"countries": "Narnia"}, "is not an ISO 3166 country"),
-        ({"start_date": "2022-13"}, "use YYYY, YYYY-MM or YYYY-MM-DD"),
-        ({"start_date": "2022-02-30"}, "not a real date"),
-        ({"start_date": "2023", "end_date": "2022"}, "end date is before the start date"),
+        ({"start_date": "2022-13"}, "Month 13 does not exist"),
+        ({"start_date": "2022-04-31"}, "31 April does not exist"),
+        ({"start_date": "2023-02-29"}, "29 February 2023 does not exist"),
+        ({"start_date": "22.04.2022"}, "Write the date as YYYY, YYYY-MM or YYYY-MM-DD"),
+        ({"start_date": "2023", "end_date": "2022"}, "The end is before the start"),
         ({"nationality": "KZ"}, "Only people have a nationality"),
         ({"name": ""}, "This field is required"),
     ],
@@ -56,11 +68,7 @@ def test_bad_entity_input_is_a_form_error_and_saves_nothing(case, alice_client, 
 def test_same_identifier_in_same_case_offers_to_open_it(chips, case, alice_client):
     response = alice_client.post(
         _url("create", case),
-        {
-            "schema": "Company",
-            "name": "Aspan Arba (again)",
-            "identifiers": "kz_bin: 940140000385",
-        },
+        {"schema": "Company", "name": "Aspan Arba (again)", **_rows(("kz_bin", "940140000385"))},
     )
     text = response.content.decode()
     assert "already belongs to “ТОО «Аспан Арба»”" in text
@@ -90,9 +98,9 @@ def test_entity_page_shows_links_shipments_totals_and_activity(chips, case, alic
     assert "Directorship" in text
     # Totals: imports from DE and exports to RU, 2022, chapter 85.
     assert "Import" in text and "Export" in text
-    assert "240,000 EUR" in text and "300,000 USD" in text
+    assert "240,000.00 EUR" in text and "300,000.00 USD" in text  # as exact as the rows
     assert "940140000385" in text
-    assert "created" in text  # its activity
+    assert "added the company" in text  # its activity
 
 
 @pytest.mark.parametrize(
@@ -100,7 +108,8 @@ def test_entity_page_shows_links_shipments_totals_and_activity(chips, case, alic
     [
         ({"kind": "Ownership", "percentage": "120"}, "between 0 and 100"),
         ({"kind": "Ownership", "percentage": "-1"}, "between 0 and 100"),
-        ({"kind": "Family", "start_date": "2022", "end_date": "2021"}, "end date is before"),
+        ({"kind": "Family", "start_date": "2022", "end_date": "2021"}, "The end is before"),
+        ({"kind": "Family", "start_date": "2022-00"}, "Month 0 does not exist"),
         ({"kind": "Directorship", "percentage": "10"}, "belong to ownership links"),
         ({"kind": "Family", "other": ""}, "Choose the other party"),
     ],
@@ -177,7 +186,9 @@ def test_linking_a_dataset_entity_pins_it(chips, case, dataset, alice_client):
         ({"currency": "EURO", "value": "10"}, "not an ISO 4217 currency"),
         ({"value": "10", "currency": ""}, "A value needs its currency"),
         ({"quantity": "-5"}, "cannot be negative"),
-        ({"date": "2022-02-30"}, "Enter a valid date"),
+        ({"date": "2022-02-30"}, "30 February does not exist"),
+        ({"date": "2022-04-31"}, "31 April does not exist"),
+        ({"date": "soon"}, "Write the date as YYYY-MM-DD"),
     ],
 )
 def test_bad_shipment_input(chips, case, alice_client, data, message):
@@ -207,7 +218,7 @@ def test_shipment_table_filters_and_totals(chips, case, alice_client):
     text = alice_client.get(url, {"party": chips["de"].public_id}).content.decode()
     assert "<strong>2</strong> shipments" in text
     text = alice_client.get(url, {"date_from": "2023-01-01", "date_to": "2022-01-01"}).text
-    assert "before its start" in text
+    assert "The end is before the start" in text
 
 
 def test_case_entity_list_filters(chips, case, alice_client):
@@ -240,8 +251,9 @@ def test_entity_page_query_count_is_constant(chips, case, alice_client, django_a
     # 5 its identifiers, 6 pinned ids of the case, 7 links with both parties, 8 totals by
     # direction/year/chapter, 9 latest shipments, 10-11 their exporters and importers,
     # 12 possible duplicates (none here; when there are, +2: their entities and identifiers),
-    # 13 the entity's activity
-    with django_assert_num_queries(13):
+    # 13 the activity about the entity (refs index), 14-16 the objects it is about as they
+    # are now, one query per kind (shipments, links, the entity itself)
+    with django_assert_num_queries(16):
         alice_client.get(url)
     scope = Scope(investigation=case)
     for n in range(10):
@@ -256,7 +268,8 @@ def test_entity_page_query_count_is_constant(chips, case, alice_client, django_a
             value=10,
             currency="USD",
         )
-    with django_assert_num_queries(13):
+    entity_update(entity=chips["kz"], notes="Sells on.")  # the same three kinds in the feed
+    with django_assert_num_queries(16):
         alice_client.get(url)
 
 
@@ -268,7 +281,7 @@ def test_activity_records_entity_changes(chips, case, alice_client):
             "name": "ООО «Скай Механикс»",
             "countries": "RU",
             "notes": "Buys drones.",
-            "identifiers": "ru_inn: 7707083893",
+            **_rows(("ru_inn", "7707083893")),
         },
     )
     entry = ActivityEntry.objects.filter(investigation=case, action="updated").latest("id")
@@ -303,3 +316,39 @@ def test_busy_entity_shows_the_first_links_and_all_on_request(chips, case, alice
     assert text.count('class="linkkind"') == 100
     text = alice_client.get(url, {"links": "all"}).content.decode()
     assert text.count('class="linkkind"') == 107
+
+
+def test_identifier_rows_are_added_and_removed_without_javascript(chips, case, alice_client):
+    url = _url("edit", case, entity_id=chips["kz"].public_id)
+    form = {
+        "schema": "Company",
+        "name": "ТОО «Аспан Арба»",
+        **_rows(("kz_bin", "940140000385"), ("lei", "5493001KJTIIGC8Y1R12")),
+    }
+    page = LexborHTMLParser(alice_client.get(url).text)
+    schemes = page.css("#identifier-rows select[name=identifier_scheme]")
+    assert [s.css_first("option[selected]").attributes["value"] for s in schemes[:1]] == ["kz_bin"]
+    assert "Kazakhstan BIN — 12 digits" in schemes[0].text()
+    assert len(schemes) == 2  # the identifier, and an empty row to add one
+
+    added = alice_client.post(url, {**form, "identifier_add": "1"})
+    assert added.status_code == 200  # the form again, one row more, nothing saved
+    rows = LexborHTMLParser(added.text).css("#identifier-rows .form-row")
+    assert len(rows) == 3
+    assert "This field is required" not in added.text
+    removed = alice_client.post(url, {**form, "identifier_remove": "0"})
+    values = [
+        i.attributes["value"]
+        for i in LexborHTMLParser(removed.text).css("#identifier-rows input[name=identifier_value]")
+    ]
+    assert values == ["5493001KJTIIGC8Y1R12", ""]
+    assert list(chips["kz"].identifiers.values_list("scheme", flat=True)) == ["kz_bin"]
+
+    bad = alice_client.post(url, {**form, **_rows(("kz_bin", "940140000386"), ("lei", "x"))})
+    page = LexborHTMLParser(bad.text)
+    errors = [e.text() for e in page.css("#identifier-rows .field-error")]
+    assert errors == [
+        "Not a valid Kazakhstan BIN: the check digit does not match.",
+        "Not a valid LEI: it has the wrong length: 1 character instead of 20.",
+    ]
+    assert "Check the 2 identifiers marked below." in bad.text

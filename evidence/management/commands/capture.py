@@ -14,6 +14,7 @@ from evidence.fetch import FetchError
 from evidence.models import Snapshot
 from evidence.ssrf import Refused
 from investigations import jobs
+from investigations.errors import DomainError
 from investigations.models import Investigation
 
 
@@ -39,17 +40,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, url: str, case: str, **options) -> None:
         investigation = find_case(case)
-        snapshot = services.snapshot_request(investigation=investigation, url=url)
+        try:
+            snapshot = services.snapshot_request(investigation=investigation, url=url)
+        except DomainError as exc:  # refused by the guard: nothing recorded
+            raise CommandError(f"capture failed: {exc.message}") from exc
         task_id = f"capture-command-{snapshot.public_id}"
-        if snapshot.status != jobs.JobStatus.FAILED:
-            claimed = jobs.job_claim(Snapshot, snapshot.pk, task_id=task_id)
-            try:
-                services.snapshot_capture(snapshot=claimed)
-            except (Refused, FetchError) as exc:
-                jobs.job_fail(claimed, task_id=task_id, reason=exc.reason)
-            else:
-                jobs.job_finish(claimed, task_id=task_id)
-            snapshot.refresh_from_db()
+        claimed = jobs.job_claim(Snapshot, snapshot.pk, task_id=task_id)
+        try:
+            services.snapshot_capture(snapshot=claimed)
+        except (Refused, FetchError) as exc:
+            jobs.job_fail(claimed, task_id=task_id, reason=exc.reason)
+        else:
+            jobs.job_finish(claimed, task_id=task_id)
+        snapshot.refresh_from_db()
         self._print(snapshot, as_json=options["json"])
         if snapshot.status != jobs.JobStatus.DONE:
             raise CommandError(f"capture failed: {snapshot.error}")
