@@ -63,7 +63,7 @@ def test_hardening_2_the_party_filter_resolves_only_what_the_page_shows(
     # A case page: its own entities and pinned dataset entities; not another dataset's.
     response = alice_client.get(_case_shipments(case), {"party": parties["secret"].public_id})
     assert f"Showing shipments of <strong>{SECRET}</strong>" in response.text
-    assert "<strong>1</strong> shipments" in response.text
+    assert "<strong>1</strong> shipment<" in response.text
     response = alice_client.get(_case_shipments(case), {"party": parties["shared"].public_id})
     assert "Sky Mechanics Shared" not in response.text
     pin_entity(investigation=case, entity=parties["shared"])
@@ -78,7 +78,7 @@ def test_hardening_2_the_party_filter_resolves_only_what_the_page_shows(
     assert "<strong>0</strong> shipments" in response.text
     response = alice_client.get(dataset_url, {"party": parties["shared"].public_id})
     assert "Showing shipments of <strong>Sky Mechanics Shared</strong>" in response.text
-    assert "<strong>1</strong> shipments" in response.text
+    assert "<strong>1</strong> shipment<" in response.text
 
 
 def test_hardening_2_datasets_load_through_access(parties, alice):
