@@ -86,8 +86,22 @@ class Worker:
             f"condition not met within {timeout}s; worker log:\n{self.output()[-4000:]}"
         )
 
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
-def _start_worker(tmp_path: Path, *, concurrency: int = 1) -> Worker:
+
+def _start_worker(
+    tmp_path: Path, *, concurrency: int = 1, env: dict[str, str] | None = None, name: str = ""
+) -> Worker:
+    """Start a worker; `env` overrides its environment (another queue, DB_CONN_MAX_AGE, a
+    DATABASE_URL it cannot reach)."""
+    from django.conf import settings
+
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -95,11 +109,16 @@ def _start_worker(tmp_path: Path, *, concurrency: int = 1) -> Worker:
         "DATABASE_URL": (
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         ),
+        # The test run's own Redis database and queue (tests/settings.py), never the app's.
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "DB_CONN_MAX_AGE": "0",
         # The loopback test servers, and nothing else private (127.0.0.2 stays refused).
         "FETCH_ALLOW_NETWORKS": "127.0.0.1/32,::1/128",
+        **(env or {}),
     }
-    log = tmp_path / "worker.log"
+    name = name or f"worker-{time.monotonic_ns()}"
+    log = tmp_path / f"{name}.log"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -125,20 +144,33 @@ def _start_worker(tmp_path: Path, *, concurrency: int = 1) -> Worker:
         stderr=subprocess.STDOUT,
     )
     worker = Worker(process, log)
-    worker.wait_for(lambda: "ready." in worker.output(), timeout=60)
+    try:
+        worker.wait_for(lambda: "ready." in worker.output(), timeout=60)
+    except AssertionError:
+        worker.stop()
+        raise
     return worker
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path):
+def start_worker(transactional_db, tmp_path):
+    """Start workers with `start_worker(env={...})`; all of them stop after the test."""
+    started: list[Worker] = []
+
+    def start(**kwargs) -> Worker:
+        worker = _start_worker(tmp_path, **kwargs)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(start_worker):
     """Start a worker for this test; data the test commits is visible to it."""
-    worker = _start_worker(tmp_path)
-    yield worker
-    worker.process.terminate()
-    try:
-        worker.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.process.kill()
+    return start_worker(name="worker")
 
 
 # Loopback HTTP server and a local time-stamping authority, for evidence and browser tests.
