@@ -24,7 +24,11 @@ from .models import Citation, Document, DocumentPage, Snapshot, Watch
 
 logger = logging.getLogger(__name__)
 
-# Unpaginated text is indexed in chunks of this many characters ("pages" for search hits).
+# Unpaginated text is indexed in chunks of about this many characters ("pages" for search
+# hits), and a longer page in parts of this size. PostgreSQL's limits on one tsvector: 1 MB of
+# lexemes and positions ("string is too long for tsvector"), positions up to 16,383 (later
+# ones count as 16,383, which blurs phrase search), 256 positions per lexeme. 20,000
+# characters are at most 10,000 words and 80 KB of UTF-8, well within all three.
 TEXT_CHUNK = 20_000
 # Characters of a snapshot's text that go into its full-text vector.
 SNAPSHOT_VECTOR_CHARS = 200_000
@@ -94,7 +98,24 @@ def _pages(text: str, page_count: int | None, kind: str) -> list[str]:
     extracts); otherwise chunks of TEXT_CHUNK characters."""
     if (kind == "pdf" and page_count) or (kind == "text" and PAGE_BREAK in text):
         return text.split(PAGE_BREAK)
-    return [text[i : i + TEXT_CHUNK] for i in range(0, len(text), TEXT_CHUNK)] or [""]
+    return _parts(text) or [""]
+
+
+def _parts(text: str, size: int = TEXT_CHUNK) -> list[str]:
+    """The text in pieces of at most `size` characters, cut at whitespace where there is some
+    in the second half of a piece, so no word is split between two search vectors."""
+    parts = []
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = max(text.rfind(c, start + size // 2, end) for c in " \n\t")
+        if cut <= start:
+            cut = end  # one enormous "word": cut it anyway
+        parts.append(text[start:cut])
+        start = cut
+    if start < len(text):
+        parts.append(text[start:])
+    return parts
 
 
 def document_extract(*, document: Document) -> Document:
@@ -112,12 +133,15 @@ def document_extract(*, document: Document) -> Document:
                 DocumentPage(
                     document=document,
                     investigation_id=document.investigation_id,
-                    number=n,
+                    number=number,
+                    part=part,
                     text=text,
                 )
-                for n, text in enumerate(pages, start=1)
+                for number, page in enumerate(pages, start=1)
+                for part, text in enumerate(_parts(page), start=1)
                 if text.strip()
-            ]
+            ],
+            batch_size=1000,
         )
         DocumentPage.objects.filter(document=document).update(
             search_vector=SearchVector("text", config="simple")

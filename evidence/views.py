@@ -199,7 +199,7 @@ def document_detail(request: HttpRequest, case_id, document_id) -> HttpResponse:
         return render(
             request, "evidence/document.html#extract-status", {"case": case, "document": document}
         )
-    pages = document.pages.order_by("number").only("number", "text")[:3]
+    pages = document.pages.filter(part=1).order_by("number").only("number", "text")[:3]
     return render(
         request,
         "evidence/document.html",
