@@ -87,7 +87,8 @@ class Worker:
         )
 
     def stop(self) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -163,6 +164,8 @@ def start_worker(transactional_db, tmp_path):
         return worker
 
     yield start
+    for worker in started:  # all at once: each takes seconds to shut down
+        worker.process.terminate()
     for worker in started:
         worker.stop()
 
