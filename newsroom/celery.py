@@ -13,6 +13,8 @@ import os
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
+from . import worker_control  # noqa: F401 (registers the workers' health command)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings")
 
 app = Celery("newsroom")

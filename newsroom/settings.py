@@ -226,7 +226,12 @@ CELERY_BEAT_SCHEDULE = {
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=LONGEST_TASK_SECONDS + 60)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 
+# /healthz: how long the worker check waits for replies; how often the checks run (requests
+# in between read the last result); the token that shows details to monitoring (empty: staff
+# only). See newsroom/health.py.
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
+HEALTHZ_INTERVAL = env.float("HEALTHZ_INTERVAL", default=15.0)
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 LOGGING = {
     "version": 1,
