@@ -287,6 +287,7 @@ def watches_enqueue_due(*, now: datetime.datetime | None = None) -> int:
                     attempts=0,
                     claimed_by="",
                     queued_at=now,
+                    sent_at=None,
                     next_check_at=now + timedelta(hours=1),
                 )
             )

@@ -26,6 +26,7 @@ from entities.models import Entity, Link, Shipment
 from investigations import access
 from investigations.access import Action
 from investigations.errors import DomainError
+from investigations.jobs import JobStatus
 
 from . import selectors, services
 from .forms import CitationForm, DocumentUploadForm, SnapshotForm, WatchForm
@@ -152,7 +153,13 @@ def document_list(request: HttpRequest, case_id) -> HttpResponse:
                 _form_error(form, exc)
             else:
                 doc = result.document
-                if result.created:
+                if result.created and doc.waiting_for_queue:
+                    messages.warning(
+                        request,
+                        f"“{doc.title}” uploaded ({doc.type_label}). Its text extraction is "
+                        "waiting for the queue, which cannot be reached right now.",
+                    )
+                elif result.created:
                     messages.success(
                         request,
                         f"“{doc.title}” uploaded ({doc.type_label}). Its text is being extracted.",
@@ -257,8 +264,14 @@ def snapshot_list(request: HttpRequest, case_id) -> HttpResponse:
             except DomainError as exc:
                 _form_error(form, exc)
             else:
-                if snapshot.status == "failed":
+                if snapshot.status == JobStatus.FAILED:
                     messages.error(request, f"Not captured: {snapshot.error}")
+                elif snapshot.waiting_for_queue:
+                    messages.warning(
+                        request,
+                        "Capture recorded, waiting for the queue: the task queue cannot be "
+                        "reached right now. It starts by itself when the queue is back.",
+                    )
                 else:
                     messages.success(request, "Capture queued; this page updates by itself.")
                 return redirect(

@@ -52,6 +52,9 @@ class JobModel(models.Model):
     claimed_by = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
+    # When the task's message reached the broker; null while it has not (Redis was down):
+    # the sweeper sends such a pending job at its next run.
+    sent_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -62,6 +65,15 @@ class JobModel(models.Model):
     def is_finished(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
+    @property
+    def waiting_for_queue(self) -> bool:
+        """Pending, but its message has not reached the broker yet (the sweeper retries)."""
+        return self.status == JobStatus.PENDING and self.sent_at is None
+
+    @property
+    def status_label(self) -> str:
+        return "Waiting for the queue" if self.waiting_for_queue else self.get_status_display()
+
 
 def job_models() -> list[type[JobModel]]:
     return [m for m in apps.get_models() if issubclass(m, JobModel) and m.task_name]
@@ -69,9 +81,26 @@ def job_models() -> list[type[JobModel]]:
 
 def job_enqueue(job: JobModel) -> None:
     """Send the job's task once the surrounding transaction commits (never before)."""
+    transaction.on_commit(partial(job_send, job), robust=True)
+
+
+def job_send(job: JobModel) -> bool:
+    """Send the job's task now and record when; False when the broker cannot be reached.
+
+    A dead or hung broker costs the caller about a second or two (CELERY_BROKER_TIMEOUT, one
+    retry), and the job stays pending with sent_at null, which the pages show as "waiting for
+    the queue" and the sweeper sends at its next run.
+    """
     from newsroom.celery import app
 
-    transaction.on_commit(partial(app.send_task, job.task_name, args=[job.pk]), robust=True)
+    try:
+        app.send_task(job.task_name, args=[job.pk])
+    except Exception as exc:  # whatever kept it from the broker, the sweeper tries again
+        logger.warning("%s %s not sent (broker unavailable): %s", type(job).__name__, job.pk, exc)
+        return False
+    job.sent_at = timezone.now()
+    type(job).objects.filter(pk=job.pk).update(sent_at=job.sent_at)
+    return True
 
 
 def job_claim[J: JobModel](
@@ -129,11 +158,13 @@ def job_fail(job: JobModel, *, task_id: str, reason: str) -> bool:
 
 
 def job_release_for_retry(job: JobModel, *, task_id: str, reason: str) -> bool:
-    """Hand the job back to pending before a retry, keeping the transient error visible."""
+    """Hand the job back to pending before a retry, keeping the transient error visible.
+
+    Not sent until the retry's message is (the sweeper sends it if that fails)."""
     return bool(
         type(job)
         .objects.filter(pk=job.pk, status=JobStatus.RUNNING, claimed_by=task_id)
-        .update(status=JobStatus.PENDING, claimed_by="", error=reason[:2000])
+        .update(status=JobStatus.PENDING, claimed_by="", error=reason[:2000], sent_at=None)
     )
 
 
@@ -143,7 +174,10 @@ def job_retry_or_fail(task: Any, job: JobModel, *, reason: str, countdown: float
     task_id = task.request.id
     if job.attempts < settings.JOB_MAX_ATTEMPTS:
         job_release_for_retry(job, task_id=task_id, reason=f"{reason} (will retry)")
-        raise task.retry(countdown=countdown, max_retries=None)
+        # Sends the retry's message (a broker failure raises Reject: the sweeper sends it).
+        retry = task.retry(countdown=countdown, max_retries=None, throw=False)
+        type(job).objects.filter(pk=job.pk).update(sent_at=timezone.now())
+        raise retry
     job_fail(job, task_id=task_id, reason=f"{reason} (after {job.attempts} attempts)")
 
 
@@ -271,21 +305,25 @@ def job_task[J: JobModel](
 
 
 def jobs_sweep() -> int:
-    """Re-enqueue jobs whose message was lost; returns how many were sent again."""
-    from newsroom.celery import app
-
+    """Send pending jobs whose message never reached the broker, and re-send jobs whose
+    message was lost (pending or running for JOB_STALE_AFTER_SECONDS); returns how many were
+    sent."""
     stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
-    sent = 0
+    sent = failed = 0
     for model in job_models():
         lost = model.objects.filter(
-            Q(status=JobStatus.PENDING, queued_at__lt=stale)
+            Q(status=JobStatus.PENDING, sent_at__isnull=True)
+            | Q(status=JobStatus.PENDING, queued_at__lt=stale)
             | Q(status=JobStatus.RUNNING, started_at__lt=stale, queued_at__lt=stale)
         ).values_list("pk", flat=True)
         for pk in lost.iterator(chunk_size=500):
             # Bump queued_at so the next sweep does not send the same row again right away.
-            model.objects.filter(pk=pk).update(queued_at=timezone.now())
-            app.send_task(model.task_name, args=[pk])
-            sent += 1
-    if sent:
-        logger.info("sweep re-enqueued %s jobs", sent)
+            model.objects.filter(pk=pk).update(queued_at=timezone.now(), sent_at=None)
+            if job_send(model(pk=pk)):
+                sent += 1
+            else:
+                failed += 1
+                break  # the broker is down: the next run tries again
+    if sent or failed:
+        logger.info("sweep sent %s jobs; %s could not be sent", sent, failed)
     return sent

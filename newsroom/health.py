@@ -45,7 +45,9 @@ def _database() -> dict:
 
 def _redis() -> dict:
     client = redis.Redis.from_url(
-        settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1
+        settings.CELERY_BROKER_URL,
+        socket_connect_timeout=settings.REDIS_TIMEOUT,
+        socket_timeout=settings.REDIS_TIMEOUT,
     )
     try:
         client.ping()

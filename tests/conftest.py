@@ -1,9 +1,12 @@
 """Shared fixtures: alice (owner), bob (member), charlie (outsider), and a real Celery worker."""
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -174,6 +177,58 @@ def start_worker(transactional_db, tmp_path):
 def celery_worker(start_worker):
     """Start a worker for this test; data the test commits is visible to it."""
     return start_worker(name="worker")
+
+
+DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is down
+
+
+@contextmanager
+def broker_at(url: str):
+    """Point this process's Celery connections at `url` for a while (workers keep theirs)."""
+    from newsroom.celery import app
+
+    original = app.conf.broker_url
+
+    def repoint(to: str) -> None:
+        from kombu import pools
+
+        pools.reset()  # close and forget kombu's connection and producer pools
+        app.conf.broker_url = to
+        app._after_fork()  # and Celery's references to them (what it does in a new process)
+
+    repoint(url)
+    try:
+        yield
+    finally:
+        repoint(original)
+
+
+@pytest.fixture
+def broker_down():
+    """Redis is down for this test's web requests and services."""
+    with broker_at(DEAD_BROKER):
+        yield
+
+
+@pytest.fixture
+def hung_broker():
+    """A "Redis" that accepts connections and never answers (a hung server or a black hole)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    with broker_at(f"redis://127.0.0.1:{server.getsockname()[1]}/0"):
+        yield
+    server.close()
+    for conn in held:
+        conn.close()
 
 
 # Loopback HTTP server and a local time-stamping authority, for evidence and browser tests.

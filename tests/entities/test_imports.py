@@ -311,3 +311,39 @@ def test_item6_a_nul_byte_in_row_6002_rejects_that_row_and_the_rest_import(db, t
     assert reject.reason == "contains a NUL byte"
     assert reject.value == "Микросхемы␀ интегральные"
     assert Shipment.objects.filter(dataset__name="Staff").count() == 6009
+
+
+DEAD_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+    }
+}
+
+
+def test_item9_import_started_while_redis_is_down(
+    db, customs_file, client, broker_down, django_capture_on_commit_callbacks, settings
+):
+    """The progress page read the cache unguarded and answered 500; the message said queued."""
+    from entities.importing import service
+
+    client.force_login(UserFactory(username="erlan", is_staff=True))
+    job = service.import_stage(
+        kind="shipments",
+        dataset=Dataset.objects.create(name="KZ"),
+        path=customs_file,
+        original_name="kz.csv",
+    )
+    url = reverse("imports:detail", kwargs={"import_id": job.public_id})
+    form = {f"map_{field}": header for field, header in job.mapping["columns"].items()}
+    settings.CACHES = DEAD_CACHE
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {**form, "date_format": "dmy", "action": "start"}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Import queued" not in page and "waiting for the queue" in page.lower()
+    assert "Progress unavailable" in page
+    partial = client.get(url, headers={"HX-Request": "true", "HX-Target": "import-progress"})
+    assert partial.status_code == 200 and "Progress unavailable" in partial.content.decode()
+    listing = client.get(reverse("imports:list")).content.decode()
+    assert "Waiting for the queue" in listing

@@ -240,3 +240,16 @@ def test_item6_words_across_an_indexing_boundary_are_found(case, alice, alice_cl
     assert straddling
     for word in straddling:
         assert _page_of(alice, word), word
+
+
+def test_item9_upload_while_redis_is_down_says_extraction_waits_for_the_queue(
+    case, alice_client, broker_down, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(alice_client, case, "memo.txt", b"Memo", follow=True)
+    document = Document.objects.get()
+    assert (document.status, document.sent_at) == (jobs.JobStatus.PENDING, None)
+    page = response.content.decode()
+    assert "waiting for the queue" in page and "being extracted" not in page
+    listing = alice_client.get(reverse("evidence:documents", kwargs={"case_id": case.public_id}))
+    assert "Waiting for the queue" in listing.content.decode()

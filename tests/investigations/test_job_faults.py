@@ -113,3 +113,22 @@ def test_item6_lost_connections_are_retried_impossible_queries_fail(db):
     finally:
         raw.close()
     assert jobs.is_transient_database_error(lost)
+
+
+def test_item9_the_sweeper_sends_unsent_jobs_at_its_next_run(case, settings):
+    from tests.conftest import DEAD_BROKER, broker_at
+
+    job = EchoJob.objects.create(investigation=case, text="unsent")
+    draft = EchoJob.objects.create(investigation=case, text="draft", status=JobStatus.DRAFT)
+    with broker_at(DEAD_BROKER):
+        assert not jobs.job_send(job)
+        assert jobs.jobs_sweep() == 0  # still down: nothing sent, nothing lost
+    job.refresh_from_db()
+    assert (job.status, job.sent_at, job.waiting_for_queue) == (JobStatus.PENDING, None, True)
+    assert job.status_label == "Waiting for the queue"
+    # Redis is back: sent at once, not after JOB_STALE_AFTER_SECONDS, and only once.
+    assert jobs.jobs_sweep() == 1
+    assert jobs.jobs_sweep() == 0
+    job.refresh_from_db()
+    assert job.sent_at is not None and job.status_label == "Pending"
+    assert EchoJob.objects.get(pk=draft.pk).sent_at is None
