@@ -174,11 +174,14 @@ def snapshot_request(
     entity: Entity | None = None,
     actor=None,
     watch: Watch | None = None,
+    claim_for: str = "",
 ) -> Snapshot:
     """Record a capture request (pending) and enqueue it after commit.
 
-    A URL the SSRF guard refuses is recorded as a failed snapshot with the reason, never
-    fetched.
+    With claim_for (a task id), the request is recorded already running under that claim and
+    not enqueued: the caller captures it itself (`manage.py capture`), and no worker can take
+    it (a crashed caller's job is taken over by the sweeper once stale). A URL the SSRF guard
+    refuses is recorded as a failed snapshot with the reason, never fetched.
     """
     from .ssrf import Refused, check_url
 
@@ -200,6 +203,16 @@ def snapshot_request(
             error=exc.reason,
             finished_at=timezone.now(),
         )
+    claimed = (
+        {
+            "status": jobs.JobStatus.RUNNING,
+            "attempts": 1,
+            "claimed_by": claim_for,
+            "started_at": timezone.now(),
+        }
+        if claim_for
+        else {}
+    )
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
             investigation=investigation,
@@ -207,8 +220,10 @@ def snapshot_request(
             entity=entity,
             requested_by=actor,
             watch=watch,
+            **claimed,
         )
-        jobs.job_enqueue(snapshot)
+        if not claim_for:
+            jobs.job_enqueue(snapshot)
     return snapshot
 
 

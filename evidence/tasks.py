@@ -9,8 +9,9 @@ from . import services
 from .models import Document, Snapshot, Watch
 
 
-def _fetch_errors(what: str) -> jobs.Known:
-    """Refusals fail; timeouts, 429 and 5xx are retried; so is running out of time."""
+def fetch_errors(what: str) -> jobs.Known:
+    """Refusals fail; timeouts, 429 and 5xx are retried; so is running out of time.
+    (`manage.py capture` reads the same outcomes and does not retry.)"""
 
     def known(exc: Exception) -> jobs.JobOutcome | None:
         from .fetch import FetchError
@@ -42,7 +43,7 @@ def _extract_errors(exc: Exception) -> jobs.JobOutcome | None:
 )
 @jobs.job_task(
     Snapshot,
-    known=_fetch_errors("capture"),
+    known=fetch_errors("capture"),
     select_related=("investigation", "requested_by"),
     finish=False,  # the capture's own UPDATE marks it done
 )
@@ -66,7 +67,7 @@ def extract_document(self, document: Document) -> None:
 @shared_task(
     name="evidence.check_watch", bind=True, ignore_result=True, soft_time_limit=240, time_limit=300
 )
-@jobs.job_task(Watch, known=_fetch_errors("check"))
+@jobs.job_task(Watch, known=fetch_errors("check"))
 def check_watch(self, watch: Watch) -> None:
     services.watch_check(watch=watch, task_id=self.request.id)
 

@@ -230,7 +230,8 @@ def is_transient_database_error(exc: Exception) -> bool:
     )
 
 
-def _outcome(job: JobModel, exc: Exception, known: Known | None) -> JobOutcome:
+def job_outcome(job: JobModel, exc: Exception, known: Known | None) -> JobOutcome:
+    """What an exception raised while running `job` means for it (see job_task)."""
     outcome = known(exc) if known else None
     if outcome is not None:
         return outcome
@@ -266,7 +267,7 @@ def job_task[J: JobModel](
     returns, the job is done (unless finish=False: the body finishes it itself). An exception
     `known` maps to an outcome fails the job with that reason or retries it; a lost database
     connection is retried; anything else fails the job at once with the exception's type and
-    message, and the traceback goes to the log. Celery's own Retry/Ignore/Reject pass.
+    message, and the traceback goes to the log (job_outcome). Celery's Retry/Ignore/Reject pass.
 
         @shared_task(name="app.do_thing", bind=True, ignore_result=True, ...)
         @jobs.job_task(Thing, known=_thing_errors)
@@ -285,8 +286,8 @@ def job_task[J: JobModel](
                 work(task, job)
             except TaskPredicate:
                 raise
-            except Exception as exc:  # every failure ends the job; see _outcome
-                outcome = _outcome(job, exc, known)
+            except Exception as exc:  # every failure ends the job; see job_outcome
+                outcome = job_outcome(job, exc, known)
                 if not outcome.transient:
                     job_fail(job, task_id=task_id, reason=outcome.reason)
                     return

@@ -386,3 +386,25 @@ def test_item9_a_hung_broker_costs_a_request_about_two_seconds(
     assert elapsed < 3, elapsed
     assert (snapshot.status, snapshot.sent_at) == (jobs.JobStatus.PENDING, None)
 
+
+@pytest.mark.worker
+def test_item8_capture_command_beside_a_worker_on_the_same_queue(celery_worker, case, web):
+    """The command enqueued the job and ran it too: when the worker claimed it first, the
+    command crashed (AttributeError), 3 runs in 6. Now it runs the capture once, itself."""
+    import json
+
+    from django.core.management import call_command
+
+    for run in range(6):
+        out = io.StringIO()
+        call_command("capture", web.url("/company"), "--case", case.slug, "--json", stdout=out)
+        result = json.loads(out.getvalue())
+        assert result["status"] == "done", (run, result)
+        snapshot = Snapshot.objects.get(public_id=result["snapshot"])
+        assert (snapshot.status, snapshot.attempts) == ("done", 1)
+        assert snapshot.warc_file == result["warc"] and result["warc_sha256"]
+    folder = f"snapshots/{case.public_id}"
+    warcs = [n for n in default_storage.listdir(folder)[1] if n.endswith(".warc.gz")]
+    assert len(warcs) == Snapshot.objects.count() == 6  # one WARC per capture, none twice
+    assert [r.path for r in web.requests].count("/company") == 6
+    assert "Task evidence.capture_snapshot[" not in celery_worker.output()  # never sent to it
