@@ -87,7 +87,7 @@ def job_enqueue(job: JobModel) -> None:
 def job_send(job: JobModel) -> bool:
     """Send the job's task now and record when; False when the broker cannot be reached.
 
-    A dead or hung broker costs the caller about a second or two (CELERY_BROKER_TIMEOUT, one
+    A dead or hung broker costs the caller about a second or two (REDIS_TIMEOUT, one
     retry), and the job stays pending with sent_at null, which the pages show as "waiting for
     the queue" and the sweeper sends at its next run.
     """
@@ -316,6 +316,8 @@ def jobs_sweep() -> int:
             Q(status=JobStatus.PENDING, sent_at__isnull=True)
             | Q(status=JobStatus.PENDING, queued_at__lt=stale)
             | Q(status=JobStatus.RUNNING, started_at__lt=stale, queued_at__lt=stale)
+            # A stale job whose re-sending failed last time.
+            | Q(status=JobStatus.RUNNING, started_at__lt=stale, sent_at__isnull=True)
         ).values_list("pk", flat=True)
         for pk in lost.iterator(chunk_size=500):
             # Bump queued_at so the next sweep does not send the same row again right away.
