@@ -62,9 +62,9 @@ bench-search: bootstrap
 bench-entity-page: bootstrap
 	$(PY) bench/entity_page.py
 
-.PHONY: bench-snapshots bench-upload bench-import
-bench-snapshots bench-upload bench-import: export DATABASE_URL = $(BENCH_DATABASE_URL)
-bench-snapshots bench-upload bench-import: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
+.PHONY: bench-snapshots bench-upload bench-import bench-healthz
+bench-snapshots bench-upload bench-import bench-healthz: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench-snapshots bench-upload bench-import bench-healthz: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
 
 # 200 local pages captured by one 2-process Celery worker vs two wget processes; every WARC
 # checked. Options: make bench-snapshots BENCH_ARGS="--latency-ms 100" (also --profile, --keep)
@@ -81,3 +81,8 @@ bench-upload: bootstrap
 # Options: make bench-import N=100000 BENCH_ARGS="--no-iie" (also --profile, --iie-rows N)
 bench-import: bootstrap
 	$(PY) bench/import_bench.py $(if $(N),--n $(N),) $(BENCH_ARGS)
+
+# 24 concurrent anonymous /healthz requests against gunicorn as the Procfile runs it, and what
+# they do to the login page meanwhile.
+bench-healthz: bootstrap
+	$(PY) bench/healthz.py $(BENCH_ARGS)

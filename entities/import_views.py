@@ -12,12 +12,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from investigations import access
 from investigations.errors import DomainError
+from investigations.jobs import JobStatus
 
 from .importing import service
 from .importing.types import COMPANY_FIELDS, REQUIRED, SHIPMENT_FIELDS
 from .models import Dataset, ImportJob, SavedMapping
 
 FIELDS = {"shipments": SHIPMENT_FIELDS, "companies": COMPANY_FIELDS}
+WAITING_FOR_THE_QUEUE = (
+    "Import recorded, waiting for the queue: the task queue cannot be reached right now. "
+    "It starts by itself when the queue is back."
+)
 DATE_FORMATS = [
     ("auto", "Detect (ISO, DD.MM.YYYY, DD/MM/YYYY)"),
     ("iso", "YYYY-MM-DD"),
@@ -124,7 +129,7 @@ def _mapping_context(job: ImportJob) -> dict:
 def import_detail(request: HttpRequest, import_id) -> HttpResponse:
     _staff(request)
     job = _job(import_id)
-    if request.method == "POST" and job.status == "draft":
+    if request.method == "POST" and job.status == JobStatus.DRAFT:
         columns = {f: request.POST.get(f"map_{f}", "") for f in FIELDS[job.kind]}
         spec = {
             "columns": {f: h for f, h in columns.items() if h},
@@ -143,18 +148,21 @@ def import_detail(request: HttpRequest, import_id) -> HttpResponse:
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, "Import queued.")
+                if job.waiting_for_queue:
+                    messages.warning(request, WAITING_FOR_THE_QUEUE)
+                else:
+                    messages.success(request, "Import queued.")
                 return redirect("imports:detail", import_id=job.public_id)
     context = {"job": job, "progress": service.progress(job)}
-    if job.status == "draft":
+    if job.status == JobStatus.DRAFT:
         context.update(_mapping_context(job))
     if request.htmx and request.htmx.target == "import-progress":
-        if job.status in ("pending", "running"):
+        if job.status in (JobStatus.PENDING, JobStatus.RUNNING):
             return render(request, "entities/import.html#import-progress", context)
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
-    if job.status in ("done", "failed"):
+    if job.is_finished:
         context["rejected"] = Paginator(job.rejected.all(), 100).get_page(request.GET.get("page"))
     return render(request, "entities/import.html", context)
 
@@ -185,7 +193,7 @@ def import_rejected_csv(request: HttpRequest, import_id) -> StreamingHttpRespons
 def import_discard(request: HttpRequest, import_id) -> HttpResponse:
     _staff(request)
     job = _job(import_id)
-    if job.status != "draft":
+    if job.status != JobStatus.DRAFT:
         messages.error(request, "Only an import that has not started can be discarded.")
         return redirect("imports:detail", import_id=job.public_id)
     job.delete()

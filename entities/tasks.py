@@ -11,6 +11,19 @@ from .models import ImportJob
 PARTIES_CHANGED_RETRY_SECONDS = 5
 
 
+def _import_errors(exc: Exception) -> jobs.JobOutcome | None:
+    from .importing.loader import PartiesChanged
+    from .importing.readers import UnreadableFile
+
+    if isinstance(exc, PartiesChanged):  # rolled back whole; the next attempt resolves anew
+        return jobs.JobOutcome(str(exc), transient=True, countdown=PARTIES_CHANGED_RETRY_SECONDS)
+    if isinstance(exc, UnreadableFile):
+        return jobs.JobOutcome(f"The file cannot be read: {exc.reason}")
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return jobs.JobOutcome("The import took longer than the time limit; nothing was imported.")
+    return None
+
+
 @shared_task(
     name="entities.run_import",
     bind=True,
@@ -18,25 +31,8 @@ PARTIES_CHANGED_RETRY_SECONDS = 5
     soft_time_limit=settings.LONGEST_TASK_SECONDS - 60,
     time_limit=settings.LONGEST_TASK_SECONDS,
 )
-def run_import(self, job_id: int) -> None:
-    from .importing.loader import PartiesChanged
-    from .importing.readers import UnreadableFile
+@jobs.job_task(ImportJob, known=_import_errors, select_related=("dataset",))
+def run_import(self, job: ImportJob) -> None:
     from .importing.service import import_run
 
-    job = jobs.job_claim(ImportJob, job_id, task_id=self.request.id, select_related=("dataset",))
-    if job is None:
-        return
-    try:
-        import_run(job=job)
-    except PartiesChanged as exc:  # rolled back whole; the next attempt resolves anew
-        jobs.job_retry_or_fail(self, job, reason=str(exc), countdown=PARTIES_CHANGED_RETRY_SECONDS)
-    except UnreadableFile as exc:
-        jobs.job_fail(job, task_id=self.request.id, reason=f"The file cannot be read: {exc.reason}")
-    except SoftTimeLimitExceeded:
-        jobs.job_fail(
-            job,
-            task_id=self.request.id,
-            reason="The import took longer than the time limit; nothing was imported.",
-        )
-    else:
-        jobs.job_finish(job, task_id=self.request.id)
+    import_run(job=job)

@@ -62,7 +62,8 @@ class Document(CaseOwnedModel, JobModel):
 class DocumentPage(models.Model):
     """Extracted text of one page (or one chunk of an unpaginated file), full-text indexed.
 
-    Per page, so a hit can say "page 2" and no single tsvector outgrows PostgreSQL's limit.
+    Per page, so a hit can say "page 2"; a page longer than one tsvector holds (1 MB of
+    lexemes and positions, positions up to 16,383) is indexed in parts, one row each.
     """
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
@@ -71,13 +72,17 @@ class DocumentPage(models.Model):
         "investigations.Investigation", on_delete=models.CASCADE, related_name="+"
     )
     number = models.PositiveIntegerField()
+    # 1 for the page's start; 2, 3, ... for the rest of a page too long for one vector.
+    part = models.PositiveSmallIntegerField(default=1)
     text = models.TextField()
     search_vector = SearchVectorField(null=True)
 
     class Meta:
-        ordering = ["document", "number"]
+        ordering = ["document", "number", "part"]
         constraints = [
-            models.UniqueConstraint(fields=["document", "number"], name="document_page_once"),
+            models.UniqueConstraint(
+                fields=["document", "number", "part"], name="document_page_part_once"
+            ),
         ]
         indexes = [
             # Full-text search over my case files' documents.

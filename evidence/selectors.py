@@ -122,6 +122,10 @@ def search_text(*, user, query: str, limit: int = 20) -> list[TextHit]:
         .defer("text", "response_headers", "timestamp_token")
         .order_by("-rank")[:limit]
     )
+    # A long page is indexed in parts: its best part stands for it.
+    best: dict[tuple[int, int], DocumentPage] = {}
+    for p in pages:
+        best.setdefault((p.document_id, p.number), p)
     hits = [
         TextHit(
             "document",
@@ -131,7 +135,7 @@ def search_text(*, user, query: str, limit: int = 20) -> list[TextHit]:
             snippet_html(p.snippet),
             p.rank,
         )
-        for p in pages
+        for p in best.values()
     ]
     hits += [
         TextHit("snapshot", s, s.investigation, None, snippet_html(s.snippet), s.rank)

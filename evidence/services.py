@@ -24,7 +24,11 @@ from .models import Citation, Document, DocumentPage, Snapshot, Watch
 
 logger = logging.getLogger(__name__)
 
-# Unpaginated text is indexed in chunks of this many characters ("pages" for search hits).
+# Unpaginated text is indexed in chunks of about this many characters ("pages" for search
+# hits), and a longer page in parts of this size. PostgreSQL's limits on one tsvector: 1 MB of
+# lexemes and positions ("string is too long for tsvector"), positions up to 16,383 (later
+# ones count as 16,383, which blurs phrase search), 256 positions per lexeme. 20,000
+# characters are at most 10,000 words and 80 KB of UTF-8, well within all three.
 TEXT_CHUNK = 20_000
 # Characters of a snapshot's text that go into its full-text vector.
 SNAPSHOT_VECTOR_CHARS = 200_000
@@ -94,7 +98,24 @@ def _pages(text: str, page_count: int | None, kind: str) -> list[str]:
     extracts); otherwise chunks of TEXT_CHUNK characters."""
     if (kind == "pdf" and page_count) or (kind == "text" and PAGE_BREAK in text):
         return text.split(PAGE_BREAK)
-    return [text[i : i + TEXT_CHUNK] for i in range(0, len(text), TEXT_CHUNK)] or [""]
+    return _parts(text) or [""]
+
+
+def _parts(text: str, size: int = TEXT_CHUNK) -> list[str]:
+    """The text in pieces of at most `size` characters, cut at whitespace where there is some
+    in the second half of a piece, so no word is split between two search vectors."""
+    parts = []
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = max(text.rfind(c, start + size // 2, end) for c in " \n\t")
+        if cut <= start:
+            cut = end  # one enormous "word": cut it anyway
+        parts.append(text[start:cut])
+        start = cut
+    if start < len(text):
+        parts.append(text[start:])
+    return parts
 
 
 def document_extract(*, document: Document) -> Document:
@@ -112,12 +133,15 @@ def document_extract(*, document: Document) -> Document:
                 DocumentPage(
                     document=document,
                     investigation_id=document.investigation_id,
-                    number=n,
+                    number=number,
+                    part=part,
                     text=text,
                 )
-                for n, text in enumerate(pages, start=1)
+                for number, page in enumerate(pages, start=1)
+                for part, text in enumerate(_parts(page), start=1)
                 if text.strip()
-            ]
+            ],
+            batch_size=1000,
         )
         DocumentPage.objects.filter(document=document).update(
             search_vector=SearchVector("text", config="simple")
@@ -150,12 +174,17 @@ def snapshot_request(
     entity: Entity | None = None,
     actor=None,
     watch: Watch | None = None,
+    claim_for: str = "",
 ) -> Snapshot:
     """Record a capture request (pending) and enqueue it after commit.
 
     A URL the SSRF guard refuses (private address, bad scheme, credentials) is a DomainError on
     the url field, with the reason: nothing is recorded, nothing fetched. Only a fetch that was
     tried and failed leaves a failed snapshot.
+
+    With claim_for (a task id), the request is recorded already running under that claim and
+    not enqueued: the caller captures it itself (`manage.py capture`), and no worker can take
+    it (a crashed caller's job is taken over by the sweeper once stale).
     """
     url = (url or "").strip()
     if not url:
@@ -163,6 +192,16 @@ def snapshot_request(
     if entity is not None and entity.investigation_id not in (None, investigation.pk):
         raise DomainError("That entity is not part of this case file.", field="entity")
     normalised = _capturable(url)
+    claimed = (
+        {
+            "status": jobs.JobStatus.RUNNING,
+            "attempts": 1,
+            "claimed_by": claim_for,
+            "started_at": timezone.now(),
+        }
+        if claim_for
+        else {}
+    )
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
             investigation=investigation,
@@ -170,8 +209,10 @@ def snapshot_request(
             entity=entity,
             requested_by=actor,
             watch=watch,
+            **claimed,
         )
-        jobs.job_enqueue(snapshot)
+        if not claim_for:
+            jobs.job_enqueue(snapshot)
     return snapshot
 
 
@@ -204,6 +245,7 @@ def snapshot_retry(*, snapshot: Snapshot) -> Snapshot:
         queued_at=timezone.now(),
         started_at=None,
         finished_at=None,
+        sent_at=None,
     )
     if not queued:  # someone else retried it a moment ago
         raise DomainError("This capture is being tried again already.")
@@ -287,6 +329,7 @@ def watches_enqueue_due(*, now: datetime.datetime | None = None) -> int:
                     attempts=0,
                     claimed_by="",
                     queued_at=now,
+                    sent_at=None,
                     next_check_at=now + timedelta(hours=1),
                 )
             )

@@ -152,7 +152,13 @@ def document_list(request: HttpRequest, case_id) -> HttpResponse:
                 _form_error(form, exc)
             else:
                 doc = result.document
-                if result.created:
+                if result.created and doc.waiting_for_queue:
+                    messages.warning(
+                        request,
+                        f"“{doc.title}” uploaded ({doc.type_label}). Its text extraction is "
+                        "waiting for the queue, which cannot be reached right now.",
+                    )
+                elif result.created:
                     messages.success(
                         request,
                         f"“{doc.title}” uploaded ({doc.type_label}). Its text is being extracted.",
@@ -199,7 +205,7 @@ def document_detail(request: HttpRequest, case_id, document_id) -> HttpResponse:
         return render(
             request, "evidence/document.html#extract-status", {"case": case, "document": document}
         )
-    pages = document.pages.order_by("number").only("number", "text")[:3]
+    pages = document.pages.filter(part=1).order_by("number").only("number", "text")[:3]
     return render(
         request,
         "evidence/document.html",
@@ -259,6 +265,12 @@ def snapshot_list(request: HttpRequest, case_id) -> HttpResponse:
             else:
                 # No "queued" message: the snapshot page says where the capture stands, and
                 # a message could outlive a capture that has failed by the time it shows.
+                if snapshot.waiting_for_queue:
+                    messages.warning(
+                        request,
+                        "Capture recorded, waiting for the queue: the task queue cannot be "
+                        "reached right now. It starts by itself when the queue is back.",
+                    )
                 return redirect(
                     "evidence:snapshot", case_id=case.public_id, snapshot_id=snapshot.public_id
                 )

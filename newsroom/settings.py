@@ -98,11 +98,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# A dead or hung Redis must not hold a web request: connecting and each reply wait at most
+# this long, for the cache and the Celery broker alike.
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=1.0)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "casefile",
+        "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
     }
 }
 
@@ -238,7 +242,20 @@ LONGEST_TASK_SECONDS = 1800
 # Redis re-delivers an unacknowledged message after the visibility timeout. It must outlast the
 # longest task or a still-running task would be delivered twice. No task uses an ETA or
 # countdown longer than a few minutes: long waits are scheduled in the database instead.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_TASK_SECONDS * 2}
+# Sending a message waits at most REDIS_TIMEOUT per try, with one retry (a pooled connection
+# Redis closed is replaced by the retry): a send fails in about 0.2 s when nothing listens and
+# about 2 s when Redis hangs, and the job row waits for the sweeper (investigations/jobs.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": LONGEST_TASK_SECONDS * 2,
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": REDIS_TIMEOUT,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes the database connection around every task unless this is set;
 # reusing it for up to 1,000 tasks saves a connection per task (~6 ms, bench/snapshots.py).
@@ -252,7 +269,12 @@ CELERY_BEAT_SCHEDULE = {
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=LONGEST_TASK_SECONDS + 60)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 
+# /healthz: how long the worker check waits for replies; how often the checks run (requests
+# in between read the last result); the token that shows details to monitoring (empty: staff
+# only). See newsroom/health.py.
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
+HEALTHZ_INTERVAL = env.float("HEALTHZ_INTERVAL", default=15.0)
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

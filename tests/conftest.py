@@ -1,9 +1,12 @@
 """Shared fixtures: alice (owner), bob (member), charlie (outsider), and a real Celery worker."""
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,8 +89,23 @@ class Worker:
             f"condition not met within {timeout}s; worker log:\n{self.output()[-4000:]}"
         )
 
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
-def _start_worker(tmp_path: Path, *, concurrency: int = 1) -> Worker:
+
+def _start_worker(
+    tmp_path: Path, *, concurrency: int = 1, env: dict[str, str] | None = None, name: str = ""
+) -> Worker:
+    """Start a worker; `env` overrides its environment (another queue, DB_CONN_MAX_AGE, a
+    DATABASE_URL it cannot reach)."""
+    from django.conf import settings
+
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -95,11 +113,16 @@ def _start_worker(tmp_path: Path, *, concurrency: int = 1) -> Worker:
         "DATABASE_URL": (
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         ),
+        # The test run's own Redis database and queue (tests/settings.py), never the app's.
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "DB_CONN_MAX_AGE": "0",
         # The loopback test servers, and nothing else private (127.0.0.2 stays refused).
         "FETCH_ALLOW_NETWORKS": "127.0.0.1/32,::1/128",
+        **(env or {}),
     }
-    log = tmp_path / "worker.log"
+    name = name or f"worker-{time.monotonic_ns()}"
+    log = tmp_path / f"{name}.log"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -125,20 +148,87 @@ def _start_worker(tmp_path: Path, *, concurrency: int = 1) -> Worker:
         stderr=subprocess.STDOUT,
     )
     worker = Worker(process, log)
-    worker.wait_for(lambda: "ready." in worker.output(), timeout=60)
+    try:
+        worker.wait_for(lambda: "ready." in worker.output(), timeout=60)
+    except AssertionError:
+        worker.stop()
+        raise
     return worker
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path):
+def start_worker(transactional_db, tmp_path):
+    """Start workers with `start_worker(env={...})`; all of them stop after the test."""
+    started: list[Worker] = []
+
+    def start(**kwargs) -> Worker:
+        worker = _start_worker(tmp_path, **kwargs)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:  # all at once: each takes seconds to shut down
+        worker.process.terminate()
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(start_worker):
     """Start a worker for this test; data the test commits is visible to it."""
-    worker = _start_worker(tmp_path)
-    yield worker
-    worker.process.terminate()
+    return start_worker(name="worker")
+
+
+DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is down
+
+
+@contextmanager
+def broker_at(url: str):
+    """Point this process's Celery connections at `url` for a while (workers keep theirs)."""
+    from newsroom.celery import app
+
+    original = app.conf.broker_url
+
+    def repoint(to: str) -> None:
+        from kombu import pools
+
+        pools.reset()  # close and forget kombu's connection and producer pools
+        app.conf.broker_url = to
+        app._after_fork()  # and Celery's references to them (what it does in a new process)
+
+    repoint(url)
     try:
-        worker.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.process.kill()
+        yield
+    finally:
+        repoint(original)
+
+
+@pytest.fixture
+def broker_down():
+    """Redis is down for this test's web requests and services."""
+    with broker_at(DEAD_BROKER):
+        yield
+
+
+@pytest.fixture
+def hung_broker():
+    """A "Redis" that accepts connections and never answers (a hung server or a black hole)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    with broker_at(f"redis://127.0.0.1:{server.getsockname()[1]}/0"):
+        yield
+    server.close()
+    for conn in held:
+        conn.close()
 
 
 # Loopback HTTP server and a local time-stamping authority, for evidence and browser tests.

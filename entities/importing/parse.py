@@ -30,6 +30,9 @@ from .types import REQUIRED, CompanyRow, Mapping, Reject, ShipmentRow
 # with millions of distinct values, and the common ones are back after a few rows.
 CACHE_LIMIT = 100_000
 REJECT_VALUE_CHARS = 500  # a reject quotes at most this much of the value
+# PostgreSQL text (and COPY) cannot hold U+0000: a value with one is refused, and rejects and
+# column names show it as the visible symbol for NUL so they can be stored.
+NUL, NUL_SHOWN = "\x00", "\u2400"
 COLUMN_CHARS = 200  # RejectedRow.column
 IMPORT_KEY_CHARS = 100  # Shipment.import_key
 
@@ -185,6 +188,8 @@ def _text_problem(value: str, limit: int) -> _Bad | None:
 def _reject(line: int, column: str, value: str, reason: str) -> Reject:
     if len(value) > REJECT_VALUE_CHARS:
         value = value[:REJECT_VALUE_CHARS] + "…"
+    if NUL in value:
+        value = value.replace(NUL, NUL_SHOWN)
     return Reject(line, column, value, reason)
 
 
@@ -363,7 +368,7 @@ class Parser:
             self.default[field] = default
             if header and header in positions:
                 self.index[field] = positions[header]
-                self.column[field] = header[:COLUMN_CHARS]
+                self.column[field] = header[:COLUMN_CHARS].replace(NUL, NUL_SHOWN)
             else:
                 if header:
                     self.missing_columns.append(header)
@@ -481,6 +486,15 @@ class Parser:
             return ("", "", "")
         return (name, norm, phonetic)
 
+    def _nul_rejects(self, line: int, values: list[str]) -> list[Reject]:
+        """Rejects of the mapped values (defaults included) holding a NUL byte; the caller
+        saw one somewhere in the row, perhaps in a column no field reads."""
+        return [
+            _reject(line, self.column[field], values[i], "contains a NUL byte")
+            for field, i in self.index.items()
+            if NUL in values[i]
+        ]
+
     def _too_many(self, line: int, values: list[str]) -> list[Reject]:
         extra = " | ".join(values[self.width :])
         reason = f"too many fields ({len(values)}, the header has {self.width})"
@@ -538,6 +552,10 @@ class Parser:
                     return self._too_many(line, values)
                 values = values + [""] * (width - size)
             v = values + tail if tail else values
+            if NUL in "".join(v):  # one scan of the row; NUL is rare, so the rest is too
+                nul_rejects = self._nul_rejects(line, v)
+                if nul_rejects:
+                    return nul_rejects
             rejects: list[Reject] = []
             for col, field in required_missing:
                 rejects.append(_reject(line, col, "", f"required: no column is mapped to {field}"))
@@ -680,6 +698,10 @@ class Parser:
             if len(values) < width:
                 values = values + [""] * (width - len(values))
             v = values + tail
+            if NUL in "".join(v):
+                nul_rejects = self._nul_rejects(line, v)
+                if nul_rejects:
+                    return nul_rejects
             rejects = [
                 _reject(line, col, "", f"required: no column is mapped to {field}")
                 for col, field in required_missing

@@ -19,6 +19,7 @@ from pathlib import Path
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from investigations import jobs
 from investigations.errors import DomainError
@@ -156,9 +157,14 @@ def progress_key(job: ImportJob) -> str:
     return f"import-progress:{job.public_id}"
 
 
-def progress(job: ImportJob) -> dict:
-    """Rows done, rows per second and seconds left, as the worker last reported them."""
-    return cache.get(progress_key(job)) or {}
+def progress(job: ImportJob) -> dict | None:
+    """Rows done, rows per second and seconds left, as the worker last reported them; None
+    when the cache (Redis) cannot be read."""
+    try:
+        return cache.get(progress_key(job)) or {}
+    except RedisError as exc:
+        logger.warning("import %s: progress unavailable: %s", job.public_id, exc)
+        return None
 
 
 def _report(job: ImportJob, *, done: int, started: float) -> None:
@@ -166,11 +172,14 @@ def _report(job: ImportJob, *, done: int, started: float) -> None:
     rate = done / elapsed
     total = job.rows_total_estimate
     left = max(total - done, 0) / rate if total and rate else None
-    cache.set(
-        progress_key(job),
-        {"rows": done, "rate": rate, "eta": left, "total": total},
-        timeout=24 * 3600,
-    )
+    try:
+        cache.set(
+            progress_key(job),
+            {"rows": done, "rate": rate, "eta": left, "total": total},
+            timeout=24 * 3600,
+        )
+    except RedisError as exc:  # progress is for the page; the import goes on without it
+        logger.warning("import %s: progress not recorded: %s", job.public_id, exc)
 
 
 def import_run(*, job: ImportJob, echo: Callable[[dict], None] | None = None) -> ImportJob:
@@ -203,7 +212,7 @@ def import_run(*, job: ImportJob, echo: Callable[[dict], None] | None = None) ->
         def on_progress(done: int) -> None:
             _report(job, done=counts["read"], started=started)
             if echo:
-                echo(progress(job))
+                echo(progress(job) or {})
 
         load = load_shipments if job.kind == "shipments" else load_companies
         with transaction.atomic():

@@ -811,3 +811,54 @@ def test_company_without_identifier_is_keyed_by_name_and_country():
     assert first.import_key.startswith("name:")
     assert first.import_key == same.import_key
     assert first.import_key != elsewhere.import_key
+
+
+# --- NUL bytes (issue 10, item 6) ---------------------------------------------------------------
+
+
+def test_item6_nul_bytes_reject_their_row_in_every_text_field():
+    """PostgreSQL text (and COPY) cannot hold U+0000: every field that reaches the database is
+    checked here, at the parse step, and the reject itself is storable."""
+    headers = list(parse_module.FIELDS["shipments"])
+    parser = Parser("shipments", Mapping(columns={h: h for h in headers}), headers)
+    good = {
+        "date": "2022-01-01", "declaration_number": "10702070/010122/0000001", "line": "1",
+        "exporter": "Nordlicht GmbH", "exporter_country": "DE", "exporter_id": "DE136695976",
+        "importer": "ТОО «Аспан Арба»", "importer_country": "KZ", "importer_id": "940140000385",
+        "origin_country": "DE", "destination_country": "KZ", "dispatch_country": "DE",
+        "hs_code": "8542", "description": "Микросхемы", "quantity": "10", "unit": "шт",
+        "value": "100", "currency": "USD",
+    }  # fmt: skip
+    assert isinstance(parser.parse(2, [good[h] for h in headers]), ShipmentRow)
+    for field in headers:
+        values = [good[h] + "\x00" if h == field else good[h] for h in headers]
+        assert parser.parse(7, values) == [
+            Reject(7, field, good[field] + "␀", "contains a NUL byte")
+        ], field
+    company_headers = list(parse_module.FIELDS["companies"])
+    mapping = Mapping(columns={h: h for h in company_headers})
+    companies = Parser("companies", mapping, company_headers)
+    row = {"name": "Aspan Arba LLP", "country": "KZ", "registration_number": "12\x0034",
+           "scheme": "", "incorporation_date": "2022", "address": "Алматы"}  # fmt: skip
+    assert companies.parse(3, [row[h] for h in company_headers]) == [
+        Reject(3, "registration_number", "12␀34", "contains a NUL byte")
+    ]
+
+
+def test_item6_nul_byte_in_a_header_a_default_or_an_unread_column():
+    headers = ["da\x00te", "hs", "notes"]
+    parser = Parser("shipments", Mapping(columns={"date": "da\x00te", "hs_code": "hs"}), headers)
+    # The column name of a reject is stored too.
+    assert parser.parse(2, ["bad", "8542", ""]) == [
+        Reject(2, "da␀te", "bad", "not a date (use YYYY-MM-DD or DD.MM.YYYY)")
+    ]
+    # A column no field reads never reaches the database: its NUL does not matter.
+    assert isinstance(parser.parse(3, ["2022-01-01", "8542", "a\x00b"]), ShipmentRow)
+    with_default = Parser(
+        "shipments",
+        Mapping(columns={"date": "d", "hs_code": "hs"}, defaults={"unit": "k\x00g"}),
+        ["d", "hs"],
+    )
+    assert with_default.parse(2, ["2022-01-01", "8542"]) == [
+        Reject(2, "(default)", "k␀g", "contains a NUL byte")
+    ]

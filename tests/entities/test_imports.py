@@ -291,3 +291,59 @@ def test_an_entity_deleted_during_an_import_makes_the_worker_try_again(celery_wo
     kz.refresh_from_db()  # the first attempt's delete was rolled back with it
     assert kz.aliases == ["ТОО «Казах Чип Трейд»"]
     assert Shipment.objects.filter(dataset=dataset, importer=kz).count() == 2
+
+
+def test_item6_a_nul_byte_in_row_6002_rejects_that_row_and_the_rest_import(db, tmp_path):
+    """It failed the whole file with a raw PostgreSQL message (and, in a worker, left the job
+    running): now it is one rejected row with line, column and reason."""
+    path = tmp_path / "staff.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("date,declaration_number,exporter,importer,hs_code,description\n")
+        for n in range(1, 6011):
+            description = "Микросхемы\x00 интегральные" if n == 6001 else "Микросхемы"
+            fh.write(f"2022-05-03,DT{n:07d},Nordlicht GmbH,ТОО «Аспан Арба»,854231,{description}\n")
+    out = io.StringIO()
+    call_command("import_shipments", str(path), "--dataset", "Staff", stdout=out)
+    assert "rows read 6,010, imported 6,009" in out.getvalue()
+    assert "rejected 1" in out.getvalue()
+    (reject,) = RejectedRow.objects.all()
+    assert (reject.line, reject.column) == (6002, "description")
+    assert reject.reason == "contains a NUL byte"
+    assert reject.value == "Микросхемы␀ интегральные"
+    assert Shipment.objects.filter(dataset__name="Staff").count() == 6009
+
+
+DEAD_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+    }
+}
+
+
+def test_item9_import_started_while_redis_is_down(
+    db, customs_file, client, broker_down, django_capture_on_commit_callbacks, settings
+):
+    """The progress page read the cache unguarded and answered 500; the message said queued."""
+    from entities.importing import service
+
+    client.force_login(UserFactory(username="erlan", is_staff=True))
+    job = service.import_stage(
+        kind="shipments",
+        dataset=Dataset.objects.create(name="KZ"),
+        path=customs_file,
+        original_name="kz.csv",
+    )
+    url = reverse("imports:detail", kwargs={"import_id": job.public_id})
+    form = {f"map_{field}": header for field, header in job.mapping["columns"].items()}
+    settings.CACHES = DEAD_CACHE
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {**form, "date_format": "dmy", "action": "start"}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Import queued" not in page and "waiting for the queue" in page.lower()
+    assert "Progress unavailable" in page
+    partial = client.get(url, headers={"HX-Request": "true", "HX-Target": "import-progress"})
+    assert partial.status_code == 200 and "Progress unavailable" in partial.content.decode()
+    listing = client.get(reverse("imports:list")).content.decode()
+    assert "Waiting for the queue" in listing

@@ -192,3 +192,64 @@ def test_declared_oversize_body_is_refused_before_it_is_read(case, alice_client,
     assert response.status_code == 413
     assert "The upload is larger than the" in response.content.decode()
     assert not Document.objects.exists()
+
+
+def _unique_words(count: int) -> list[str]:
+    """`count` different 8-letter words, the same every run."""
+    import random
+    import string
+
+    rnd = random.Random(10)  # noqa: S311 (test data, not secrets)
+    words: dict[str, None] = {}
+    while len(words) < count:
+        words["".join(rnd.choices(string.ascii_lowercase, k=8))] = None
+    return list(words)
+
+
+def _page_of(alice, word: str) -> list[int | None]:
+    from evidence.selectors import search_text
+
+    return [hit.page for hit in search_text(user=alice, query=word)]
+
+
+def test_item6_a_long_page_of_unique_words_is_indexed_and_every_part_is_found(
+    case, alice, alice_client
+):
+    """A 1.8 MB page of 200,000 different words is past what one tsvector holds (1 MB):
+    extraction failed with "string is too long for tsvector" and the job stayed running."""
+    words = _unique_words(200_000)
+    text = "Cover page\f" + " ".join(words)  # pdftotext output: pages split by form feeds
+    assert len(text.encode()) > 1_800_000
+    _upload(alice_client, case, "register-dump.txt", text.encode())
+    _extract_all(case)
+    document = Document.objects.get()
+    assert document.status == jobs.JobStatus.DONE, document.error
+    for word in (words[0], words[100_000], words[-1]):
+        assert _page_of(alice, word) == [2], word
+    assert _page_of(alice, "cover") == [1]
+    # Search hits stay one per page however the page is indexed.
+    assert _page_of(alice, f"{words[5]} OR {words[150_000]}") == [2]
+
+
+def test_item6_words_across_an_indexing_boundary_are_found(case, alice, alice_client):
+    # Unpaginated text is indexed in parts of about 20,000 characters; no word is cut in two.
+    words = _unique_words(6_000)
+    _upload(alice_client, case, "words.txt", " ".join(words).encode())
+    _extract_all(case)
+    straddling = [w for i, w in enumerate(words) if (i * 9) // 20_000 != (i * 9 + 7) // 20_000]
+    assert straddling
+    for word in straddling:
+        assert _page_of(alice, word), word
+
+
+def test_item9_upload_while_redis_is_down_says_extraction_waits_for_the_queue(
+    case, alice_client, broker_down, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(alice_client, case, "memo.txt", b"Memo", follow=True)
+    document = Document.objects.get()
+    assert (document.status, document.sent_at) == (jobs.JobStatus.PENDING, None)
+    page = response.content.decode()
+    assert "waiting for the queue" in page and "being extracted" not in page
+    listing = alice_client.get(reverse("evidence:documents", kwargs={"case_id": case.public_id}))
+    assert "Waiting for the queue" in listing.content.decode()

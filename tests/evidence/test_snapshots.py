@@ -381,3 +381,98 @@ def test_capture_tied_to_an_entity_and_citations_of_a_shipment(case, alice, alic
         {"evidence": f"snapshot:{snapshot.public_id}", "quote": "Export since 2014"},
     )
     assert Citation.objects.get().shipment == shipment
+
+
+def _snapshot_page(client, snapshot) -> str:
+    url = reverse(
+        "evidence:snapshot",
+        kwargs={"case_id": snapshot.investigation.public_id, "snapshot_id": snapshot.public_id},
+    )
+    return client.get(url).content.decode()
+
+
+@pytest.mark.worker
+def test_item9_capture_while_redis_is_down_waits_for_the_queue_then_the_sweeper_sends_it(
+    celery_worker, case, alice_client, web
+):
+    """It said "queued" while the message was never sent, and waited 31 minutes for the
+    sweeper; now the row knows it was not sent, says so, and the next sweep sends it."""
+    import time
+
+    from tests.conftest import DEAD_BROKER, broker_at
+
+    with broker_at(DEAD_BROKER):
+        started = time.monotonic()
+        response = alice_client.post(
+            reverse("evidence:snapshots", kwargs={"case_id": case.public_id}),
+            {"form": "snapshot", "url": web.url("/company")},
+            follow=True,
+        )
+        elapsed = time.monotonic() - started
+    assert elapsed < 2, elapsed  # a dead broker costs a request well under two seconds
+    snapshot = Snapshot.objects.get()
+    assert (snapshot.status, snapshot.sent_at) == (jobs.JobStatus.PENDING, None)
+    page = response.content.decode()
+    assert "waiting for the queue" in page.lower() and "Capture queued" not in page
+    assert "Waiting for the queue" in _snapshot_page(alice_client, snapshot)
+    time.sleep(1)
+    assert Snapshot.objects.get().status == jobs.JobStatus.PENDING  # nobody got a message
+
+    # Redis is back: beat's next sweep (every minute) sends it, not the one after 31 minutes.
+    assert jobs.jobs_sweep() == 1
+    assert Snapshot.objects.get().sent_at is not None
+    done = celery_worker.wait_for(
+        lambda: Snapshot.objects.filter(pk=snapshot.pk, status__in=["done", "failed"]).first(),
+        timeout=60,
+    )
+    assert done.status == "done", done.error
+    assert jobs.jobs_sweep() == 0
+
+
+def test_item9_a_hung_broker_costs_a_request_about_two_seconds(
+    case, alice, hung_broker, django_capture_on_commit_callbacks
+):
+    """A Redis that accepts connections and never answers held the request for good."""
+    import signal
+    import time
+
+    def still_waiting(signum, frame):
+        raise TimeoutError("still waiting for the broker after 10 s")
+
+    previous = signal.signal(signal.SIGALRM, still_waiting)
+    signal.alarm(10)
+    try:
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            snapshot = services.snapshot_request(
+                investigation=case, url="https://example.org/", actor=alice
+            )
+        elapsed = time.monotonic() - started
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert elapsed < 3, elapsed
+    assert (snapshot.status, snapshot.sent_at) == (jobs.JobStatus.PENDING, None)
+
+
+@pytest.mark.worker
+def test_item8_capture_command_beside_a_worker_on_the_same_queue(celery_worker, case, web):
+    """The command enqueued the job and ran it too: when the worker claimed it first, the
+    command crashed (AttributeError), 3 runs in 6. Now it runs the capture once, itself."""
+    import json
+
+    from django.core.management import call_command
+
+    for run in range(6):
+        out = io.StringIO()
+        call_command("capture", web.url("/company"), "--case", case.slug, "--json", stdout=out)
+        result = json.loads(out.getvalue())
+        assert result["status"] == "done", (run, result)
+        snapshot = Snapshot.objects.get(public_id=result["snapshot"])
+        assert (snapshot.status, snapshot.attempts) == ("done", 1)
+        assert snapshot.warc_file == result["warc"] and result["warc_sha256"]
+    folder = f"snapshots/{case.public_id}"
+    warcs = [n for n in default_storage.listdir(folder)[1] if n.endswith(".warc.gz")]
+    assert len(warcs) == Snapshot.objects.count() == 6  # one WARC per capture, none twice
+    assert [r.path for r in web.requests].count("/company") == 6
+    assert "Task evidence.capture_snapshot[" not in celery_worker.output()  # never sent to it

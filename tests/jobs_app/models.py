@@ -7,12 +7,14 @@ from investigations.models import CaseOwnedModel
 
 
 class EchoJob(CaseOwnedModel, JobModel):
-    """Writes `text` into `result`; `crash` makes the task kill its worker process."""
+    """Writes `text` in capitals into `result`; `crash` makes the task kill its worker
+    process, `raise_error` makes it raise an exception no task expects."""
 
     task_name = "tests.echo_job"
 
     text = models.CharField(max_length=100)
     crash = models.BooleanField(default=False)
+    raise_error = models.BooleanField(default=False)
     result = models.CharField(max_length=100, blank=True)
 
     def __str__(self) -> str:

@@ -1,21 +1,27 @@
 """manage.py capture URL --case CASE [--json]: one capture, synchronously, for scripts.
 
 Runs the same service as the worker (SSRF guard, WARC, hashes, text, screenshot) and prints
-the outcome. Exits non-zero when the capture was refused or failed.
+the outcome. The snapshot is recorded already claimed by the command and never enqueued, so
+a worker on the same queue cannot race it for the job. Exits non-zero when the capture was
+refused or failed.
 """
 
 import json
+import time
 import uuid
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from evidence import services
-from evidence.fetch import FetchError
 from evidence.models import Snapshot
-from evidence.ssrf import Refused
+from evidence.tasks import fetch_errors
 from investigations import jobs
 from investigations.errors import DomainError
 from investigations.models import Investigation
+
+# How long to wait for a capture another run took over (it never should), past its limits.
+TAKEN_OVER_WAIT_SECONDS = 60
 
 
 def find_case(value: str) -> Investigation:
@@ -40,22 +46,41 @@ class Command(BaseCommand):
 
     def handle(self, *args, url: str, case: str, **options) -> None:
         investigation = find_case(case)
+        task_id = f"capture-command-{uuid.uuid4()}"
         try:
-            snapshot = services.snapshot_request(investigation=investigation, url=url)
+            snapshot = services.snapshot_request(
+                investigation=investigation, url=url, claim_for=task_id
+            )
         except DomainError as exc:  # refused by the guard: nothing recorded
             raise CommandError(f"capture failed: {exc.message}") from exc
-        task_id = f"capture-command-{snapshot.public_id}"
-        claimed = jobs.job_claim(Snapshot, snapshot.pk, task_id=task_id)
-        try:
-            services.snapshot_capture(snapshot=claimed)
-        except (Refused, FetchError) as exc:
-            jobs.job_fail(claimed, task_id=task_id, reason=exc.reason)
-        else:
-            jobs.job_finish(claimed, task_id=task_id)
+        if snapshot.status == jobs.JobStatus.RUNNING:
+            self._capture(snapshot, task_id=task_id)
         snapshot.refresh_from_db()
+        if not snapshot.is_finished:
+            snapshot = self._wait_for(snapshot)
         self._print(snapshot, as_json=options["json"])
         if snapshot.status != jobs.JobStatus.DONE:
             raise CommandError(f"capture failed: {snapshot.error}")
+
+    def _capture(self, snapshot: Snapshot, *, task_id: str) -> None:
+        """Capture under the command's claim; any failure fails the job with its reason."""
+        try:
+            services.snapshot_capture(snapshot=snapshot, finish_for=task_id)
+        except Exception as exc:
+            outcome = jobs.job_outcome(snapshot, exc, fetch_errors("capture"))
+            jobs.job_fail(snapshot, task_id=task_id, reason=outcome.reason)
+        except KeyboardInterrupt:
+            jobs.job_fail(snapshot, task_id=task_id, reason="Interrupted (manage.py capture).")
+            raise
+
+    def _wait_for(self, snapshot: Snapshot) -> Snapshot:
+        """Another run holds the job (a worker that took it over): report its outcome."""
+        self.stderr.write("The capture was taken over by another run; waiting for it…")
+        deadline = time.monotonic() + settings.SNAPSHOT_TOTAL_TIMEOUT + TAKEN_OVER_WAIT_SECONDS
+        while not snapshot.is_finished and time.monotonic() < deadline:
+            time.sleep(0.5)
+            snapshot.refresh_from_db()
+        return snapshot
 
     def _print(self, snapshot: Snapshot, *, as_json: bool) -> None:
         result = {
