@@ -95,7 +95,7 @@ def test_job_bookkeeping_is_never_recorded(case, alice):
     with activity.acting_as(alice):
         job = EchoJob.objects.create(investigation=case, text="hello")
     created = _entries(case)[-1]
-    assert set(created.changes) == {"text", "crash"}  # no status, attempts, queued at...
+    assert set(created.changes) == {"text", "crash", "raise_error"}  # no status, attempts...
 
     job = EchoJob.objects.get(pk=job.pk)
     job.status, job.attempts, job.claimed_by = "running", 1, "task-1"
