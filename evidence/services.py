@@ -19,7 +19,8 @@ from investigations.models import Investigation
 
 from . import storage
 from .detect import detect_file
-from .extract import PAGE_BREAK, extract_text
+from .extract import PAGE_BREAK
+from .extract_child import extract_text_limited
 from .models import Citation, Document, DocumentPage, Snapshot, Watch
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,15 @@ def document_extract(*, document: Document) -> Document:
         from .detect import DetectedType
 
         detected = DetectedType(mime=document.mime, kind=document.kind, label=document.type_label)
-        result = extract_text(path, detected)
+        result = extract_text_limited(path, detected)
+    if result.peak_memory_kb:
+        logger.info(
+            "extracted document %s (%s): %s characters, peak %s MB",
+            document.pk,
+            document.kind,
+            len(result.text),
+            result.peak_memory_kb // 1024,
+        )
     pages = _pages(result.text, result.page_count, document.kind)
     with transaction.atomic():
         DocumentPage.objects.filter(document=document).delete()
@@ -386,7 +395,7 @@ def _snapshot_text(final, content_type: str) -> tuple[str, str]:
         with tempfile.NamedTemporaryFile(prefix="casefile-snap-") as tmp:
             tmp.write(final.body)
             tmp.flush()
-            result = extract_text(tmp.name, detected)
+            result = extract_text_limited(tmp.name, detected)
         return "", result.text
     return "", ""
 
