@@ -438,20 +438,21 @@ def snapshot_capture(
 
     content_type = _header(final.response_headers, "content-type")
     title, text = _snapshot_text(final, content_type)
-    screenshot_name, screenshot_sha, screenshot_error = "", "", ""
+    screenshot_name, screenshot_sha, screenshot_error, renderer = "", "", "", ""
     if settings.SNAPSHOT_SCREENSHOTS:
-        from .screenshot import ScreenshotError, take_screenshot
+        from .screenshot import ScreenshotError, render_screenshot
 
         try:
-            png = take_screenshot(url=final.url, body=final.body, content_type=content_type)
+            rendered = render_screenshot(url=final.url, body=final.body, content_type=content_type)
         except ScreenshotError as exc:
-            png, screenshot_error = None, exc.reason if hasattr(exc, "reason") else str(exc)
-        if png:
+            rendered, screenshot_error = None, exc.reason
+        if rendered:
             import io
 
             storage.delete(base + ".png")
-            screenshot_name = storage.store(base + ".png", io.BytesIO(png))
-            screenshot_sha = hashlib.sha256(png).hexdigest()
+            screenshot_name = storage.store(base + ".png", io.BytesIO(rendered.png))
+            screenshot_sha = hashlib.sha256(rendered.png).hexdigest()
+            renderer = rendered.renderer
 
     token, token_at, token_error = None, None, ""
     if settings.TSA_URL:
@@ -485,6 +486,7 @@ def snapshot_capture(
         "screenshot_file": screenshot_name,
         "screenshot_sha256": screenshot_sha,
         "screenshot_error": screenshot_error[:500],
+        "screenshot_renderer": renderer[:300],
         "timestamp_token": token,
         "timestamp_at": token_at,
         "timestamp_error": token_error,

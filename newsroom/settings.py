@@ -177,6 +177,9 @@ SNAPSHOT_CONNECT_TIMEOUT = env.float("SNAPSHOT_CONNECT_TIMEOUT", default=10.0)
 SNAPSHOT_READ_TIMEOUT = env.float("SNAPSHOT_READ_TIMEOUT", default=30.0)
 SNAPSHOT_TOTAL_TIMEOUT = env.float("SNAPSHOT_TOTAL_TIMEOUT", default=120.0)
 SNAPSHOT_SCREENSHOTS = env.bool("SNAPSHOT_SCREENSHOTS", default=True)
+# A worker running as root starts Chromium as this user (else nobody), never as root; the
+# setup creates it (useradd --system casefile-render). See evidence/browser.py.
+BROWSER_USER = env.str("BROWSER_USER", default="casefile-render")
 # RFC 3161 time-stamping authority for WARC hashes (empty: no timestamps).
 TSA_URL = env.str("TSA_URL", default="")
 # Serve evidence downloads from another origin (e.g. https://evidence.example.org), through
