@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import puremagic
 
-from newsroom.ziplimits import directory_entries
+from newsroom.ziplimits import MAX_DIRECTORY_BYTES, directory_extent
 
 HEAD_SIZE = 8192
 
@@ -137,9 +137,9 @@ def _detect_stream(fh: BinaryIO, *, filename: str) -> DetectedType:
     detected = detect_type(head, filename=filename)
     if not head.startswith(_ZIP_LOCAL) or detected.kind in ("html", "svg"):
         return detected
-    # ZipFile parses the whole central directory into objects: count its entries first.
-    entries = directory_entries(fh)
-    if entries is not None and entries > _max_zip_members():
+    # ZipFile parses the whole central directory into objects: measure it first.
+    extent = directory_extent(fh)
+    if extent is not None and (extent[0] > _max_zip_members() or extent[1] > MAX_DIRECTORY_BYTES):
         guess = _ooxml_type(_local_member_names(head), complete=False, suffix=", too many parts")
         return guess or DetectedType("application/zip", "binary", "ZIP archive (too many files)")
     fh.seek(0)

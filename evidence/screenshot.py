@@ -30,7 +30,7 @@ import os
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import browser
 
@@ -123,29 +123,9 @@ def _isolated_context(*, viewport: tuple[int, int], timeout_ms: float) -> Iterat
         yield session
 
 
-def take_screenshot(
-    *,
-    url: str,
-    body: bytes,
-    content_type: str,
-    viewport: tuple[int, int] = (1280, 800),
-    timeout_s: float = 20,
-    max_height: int = 16000,
-) -> bytes | None:
-    """A full-page PNG of a captured HTML page, at most max_height pixels tall.
-
-    Returns None when chromium is not installed or the body is not HTML (text/html,
-    application/xhtml+xml): PDFs and images are evidence as they are. Raises ScreenshotError
-    when rendering fails.
-    """
-    rendered = render_screenshot(
-        url=url,
-        body=body,
-        content_type=content_type,
-        viewport=viewport,
-        timeout_s=timeout_s,
-        max_height=max_height,
-    )
+def take_screenshot(**options: Any) -> bytes | None:
+    """The PNG of render_screenshot(**options) alone."""
+    rendered = render_screenshot(**options)
     return rendered.png if rendered else None
 
 
@@ -158,7 +138,13 @@ def render_screenshot(
     timeout_s: float = 20,
     max_height: int = 16000,
 ) -> Rendered | None:
-    """take_screenshot(), with who rendered it."""
+    """A full-page PNG of a captured HTML page, at most max_height pixels tall, and who
+    rendered it.
+
+    Returns None when chromium is not installed or the body is not HTML (text/html,
+    application/xhtml+xml): PDFs and images are evidence as they are. Raises ScreenshotError
+    when rendering fails.
+    """
     if _media_type(content_type) not in HTML_TYPES or not screenshots_available():
         return None
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):

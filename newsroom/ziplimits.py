@@ -91,9 +91,10 @@ def size_text(size: int) -> str:
     return f"{size:,} bytes"
 
 
-def directory_entries(fh: BinaryIO) -> int | None:
-    """The number of entries the end of central directory record declares, without parsing
-    the directory; None if there is no such record. The file position is not restored."""
+def directory_extent(fh: BinaryIO) -> tuple[int, int] | None:
+    """(entries, bytes) of the central directory, as the end of central directory record
+    declares them, without parsing the directory; None if there is no such record. The file
+    position is not restored."""
     fh.seek(0, os.SEEK_END)
     size = fh.tell()
     tail_size = min(size, _EOCD.size + 65535)  # the record, then a comment of up to 64 KB
@@ -103,21 +104,23 @@ def directory_entries(fh: BinaryIO) -> int | None:
     if at < 0 or len(tail) - at < _EOCD.size:
         return None
     fields = _EOCD.unpack_from(tail, at)
-    entries, directory_size = fields[4], fields[5]
-    if entries == 0xFFFF or directory_size == 0xFFFFFFFF:
-        locator_at = size - tail_size + at - _ZIP64_LOCATOR.size
-        if locator_at < 0:
-            return entries
-        fh.seek(locator_at)
-        locator = _ZIP64_LOCATOR.unpack(fh.read(_ZIP64_LOCATOR.size))
-        if locator[0] != b"PK\x06\x07":
-            return entries
-        fh.seek(locator[2])
-        record = fh.read(_ZIP64_EOCD.size)
-        if len(record) < _ZIP64_EOCD.size or record[:4] != b"PK\x06\x06":
-            return entries
-        return _ZIP64_EOCD.unpack(record)[7]
-    return entries
+    extent = fields[4], fields[5]
+    if 0xFFFF not in extent and 0xFFFFFFFF not in extent:
+        return extent
+    # ZIP64: the real figures are in the ZIP64 record its locator points at.
+    locator_at = size - tail_size + at - _ZIP64_LOCATOR.size
+    if locator_at < 0:
+        return extent
+    fh.seek(locator_at)
+    locator = _ZIP64_LOCATOR.unpack(fh.read(_ZIP64_LOCATOR.size))
+    if locator[0] != b"PK\x06\x07":
+        return extent
+    fh.seek(locator[2])
+    record = fh.read(_ZIP64_EOCD.size)
+    if len(record) < _ZIP64_EOCD.size or record[:4] != b"PK\x06\x06":
+        return extent
+    fields = _ZIP64_EOCD.unpack(record)
+    return fields[7], fields[8]
 
 
 class BoundedMember(io.RawIOBase):
@@ -237,9 +240,17 @@ class SafeZipFile(zipfile.ZipFile):
 
 
 def _check_directory_size(fh: BinaryIO, limits: ZipLimits) -> None:
-    entries = directory_entries(fh)
-    if entries is not None and entries > limits.max_members:
+    extent = directory_extent(fh)
+    if extent is None:
+        return  # not a ZIP, or a damaged one: ZipFile says which
+    entries, size = extent
+    if entries > limits.max_members:
         raise ZipRefused(f"holds {entries:,} files, over the {limits.max_members:,} limit")
+    if size > MAX_DIRECTORY_BYTES:
+        raise ZipRefused(
+            f"has a {size_text(size)} directory of its files, "
+            f"over the {size_text(MAX_DIRECTORY_BYTES)} limit"
+        )
 
 
 def check_sizes(members: list[zipfile.ZipInfo], limits: ZipLimits) -> None:

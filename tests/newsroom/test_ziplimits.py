@@ -8,12 +8,13 @@ import pytest
 
 from evidence.detect import detect_file
 from evidence.extract import extract_text
+from newsroom import ziplimits
 from newsroom.ziplimits import (
     BoundedMember,
     SafeZipFile,
     ZipLimits,
     ZipRefused,
-    directory_entries,
+    directory_extent,
 )
 from tests import zipbombs
 
@@ -46,8 +47,9 @@ def _refusal(data: io.BytesIO, limits: ZipLimits = LIMITS, **kwargs) -> str:
 
 def test_item7_entries_are_counted_from_the_end_record_before_the_directory_is_parsed():
     members = {f"{n}.txt": b"" for n in range(101)}
-    assert directory_entries(_zip(members, comment=b"c" * 60_000)) == 101
-    assert directory_entries(io.BytesIO(b"not a zip")) is None
+    entries, size = directory_extent(_zip(members, comment=b"c" * 60_000))
+    assert (entries, size) == (101, sum(46 + len(name) for name in members))
+    assert directory_extent(io.BytesIO(b"not a zip")) is None
     assert _refusal(_zip(members)) == "holds 101 files, over the 100 limit"
 
 
@@ -56,7 +58,15 @@ def test_item7_zip64_end_records_are_read_too():
     with zipfile.ZipFile(data, "w", zipfile.ZIP_STORED) as archive:
         for n in range(65_536):  # one more than the classic record can count
             archive.writestr(f"{n}", b"")
-    assert directory_entries(data) == 65_536
+    assert directory_extent(data)[0] == 65_536
+
+
+def test_item7_a_directory_too_large_to_parse_is_refused_before_it_is(monkeypatch):
+    monkeypatch.setattr(ziplimits, "MAX_DIRECTORY_BYTES", 1000)
+    members = {f"{'long-name-' * 5}{n}.txt": b"" for n in range(20)}
+    assert (
+        _refusal(_zip(members)) == "has a 2 KB directory of its files, over the 1,000 bytes limit"
+    )
 
 
 def test_item7_sizes_then_ratios_are_refused_from_what_the_directory_declares():
