@@ -6,6 +6,10 @@ runs in a process forked from a forkserver that has the parsers imported
 already, so a document costs a fork (about 10 ms; bench/extract.py) rather than a new Python.
 The child sets RLIMIT_AS and RLIMIT_CPU on itself before reading the file; one that runs out is
 reported as the document's extraction error, and the worker that asked stays as it was.
+
+As with any multiprocessing start method but fork, each child imports the calling program's
+main module (as __mp_main__): a script that calls this must keep its work under
+`if __name__ == "__main__":` (celery, manage.py and pytest do).
 """
 
 import contextlib
