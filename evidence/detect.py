@@ -19,6 +19,8 @@ from typing import BinaryIO
 
 import puremagic
 
+from newsroom.ziplimits import MAX_DIRECTORY_BYTES, directory_extent
+
 HEAD_SIZE = 8192
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -135,6 +137,11 @@ def _detect_stream(fh: BinaryIO, *, filename: str) -> DetectedType:
     detected = detect_type(head, filename=filename)
     if not head.startswith(_ZIP_LOCAL) or detected.kind in ("html", "svg"):
         return detected
+    # ZipFile parses the whole central directory into objects: measure it first.
+    extent = directory_extent(fh)
+    if extent is not None and (extent[0] > _max_zip_members() or extent[1] > MAX_DIRECTORY_BYTES):
+        guess = _ooxml_type(_local_member_names(head), complete=False, suffix=", too many parts")
+        return guess or DetectedType("application/zip", "binary", "ZIP archive (too many files)")
     fh.seek(0)
     try:
         with zipfile.ZipFile(fh) as archive:
@@ -147,6 +154,12 @@ def _detect_stream(fh: BinaryIO, *, filename: str) -> DetectedType:
     return _ooxml_type(names, complete=True) or DetectedType(
         "application/zip", "binary", _zip_label(names)
     )
+
+
+def _max_zip_members() -> int:
+    from django.conf import settings
+
+    return settings.ZIP_MAX_MEMBERS
 
 
 def _markup_type(head: bytes) -> DetectedType | None:

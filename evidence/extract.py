@@ -1,8 +1,11 @@
 """Text extraction from evidence files, for full-text search and citations.
 
-Every extractor streams or caps its input and stops at max_chars. Damaged files do not raise:
-the reason comes back in Extracted.error for the document page. A missing or unreadable file
-(OSError from opening it) is a storage problem, not bad input, and does propagate.
+Every extractor streams or caps its input and stops at max_chars; ExtractLimits caps what is
+read besides (PDF pages, spreadsheet cells, and the ZIP containers of DOCX and XLSX through
+newsroom/ziplimits.py). Damaged files and files over a limit do not raise: the reason comes
+back in Extracted.error for the document page. A missing or unreadable file (OSError from
+opening it) is a storage problem, not bad input, and does propagate; so does MemoryError, which
+evidence/extract_child.py reports (workers extract there, in a process with memory limits).
 """
 
 import codecs
@@ -14,13 +17,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import docx
-import openpyxl
 import pypdfium2 as pdfium
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from lxml import etree
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from evidence.detect import DetectedType, decode_head
+from newsroom.xlsx import StringLimits, open_workbook
+from newsroom.ziplimits import SafeZipFile, ZipLimits, ZipRefused, xml_only_copy
 
 # Lexbor needs several times the input size in memory; past this, only the start of an HTML
 # file is parsed (the text of a page this big is mostly in its first megabytes anyway).
@@ -39,7 +44,29 @@ class Extracted:
     text: str
     page_count: int | None
     error: str | None
-    truncated: bool = False  # text was cut at max_chars
+    truncated: bool = False  # text was cut at max_chars, or at a limit of ExtractLimits
+    peak_memory_kb: int | None = None  # of the extraction process, when it ran in one
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """What extraction reads at most, besides max_chars of text."""
+
+    zip: ZipLimits
+    strings: StringLimits
+    max_pdf_pages: int
+    max_cells: int
+
+    @classmethod
+    def from_settings(cls) -> "ExtractLimits":
+        from django.conf import settings
+
+        return cls(
+            zip=ZipLimits.for_documents(),
+            strings=StringLimits.from_settings(),
+            max_pdf_pages=settings.EXTRACT_MAX_PDF_PAGES,
+            max_cells=settings.EXTRACT_MAX_CELLS,
+        )
 
 
 class _Full(Exception):
@@ -79,9 +106,16 @@ class _TextBuffer:
 
 
 def extract_text(
-    path: Path | str, detected: DetectedType, *, max_chars: int = 5_000_000
+    path: Path | str,
+    detected: DetectedType,
+    *,
+    max_chars: int = 5_000_000,
+    limits: ExtractLimits | None = None,
 ) -> Extracted:
-    """Extract the text (and page count, for PDFs) of a file of a detected type."""
+    """Extract the text (and page count, for PDFs) of a file of a detected type.
+
+    In this process: workers call evidence.extract_child.extract_text_limited() instead.
+    """
     path = Path(path)
     path.stat()  # a missing file raises here, before any "damaged file" handling
     if detected.kind in ("image", "binary"):
@@ -92,14 +126,24 @@ def extract_text(
     buffer = _TextBuffer(max_chars)
     page_count = None
     try:
-        page_count = extractor(path, buffer)
+        page_count = extractor(path, buffer, limits or ExtractLimits.from_settings())
     except _Full:
         pass
     except _PasswordProtected:
         return Extracted(text="", page_count=None, error=f"The {what} is password-protected.")
+    except ZipRefused as exc:
+        return Extracted(
+            text="",
+            page_count=None,
+            error=f"The {what} {exc.reason}: its text was not extracted.",
+        )
+    except MemoryError:
+        raise  # the caller knows the memory limit and says so
     # Parsers of untrusted files fail in many ways (zipfile, XML, pdfium, KeyError on a missing
     # part); any of them means this file cannot be read, which is a result, not a crash.
     except Exception as exc:
+        if _out_of_memory(exc):
+            raise MemoryError(str(exc)) from exc
         reason = str(exc) or type(exc).__name__
         return Extracted(
             text="",
@@ -111,10 +155,24 @@ def extract_text(
     )
 
 
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """Whether an error comes from a failed allocation: a MemoryError raised on the way (a
+    parser that then fails on a closed file), or libxml2's syntax error ERR_NO_MEMORY."""
+    while exc is not None:
+        if isinstance(exc, MemoryError):
+            return True
+        if isinstance(exc, etree.LxmlError) and any(
+            entry.type == etree.ErrorTypes.ERR_NO_MEMORY for entry in exc.error_log
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 # PDF
 
 
-def _extract_pdf(path: Path, buffer: _TextBuffer) -> int:
+def _extract_pdf(path: Path, buffer: _TextBuffer, limits: ExtractLimits) -> int:
     try:
         pdf = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
@@ -123,7 +181,7 @@ def _extract_pdf(path: Path, buffer: _TextBuffer) -> int:
         raise
     try:
         page_count = len(pdf)
-        for index in range(page_count):
+        for index in range(min(page_count, limits.max_pdf_pages)):
             if index:
                 try:
                     buffer.add(PAGE_BREAK)
@@ -143,6 +201,9 @@ def _extract_pdf(path: Path, buffer: _TextBuffer) -> int:
                 buffer.add(text)
             except _Full:
                 return page_count
+        # The page count stays true; the text stopped at the page limit. (Set last: a
+        # truncated buffer takes no more text.)
+        buffer.truncated = page_count > limits.max_pdf_pages
         return page_count
     finally:
         pdf.close()
@@ -275,19 +336,18 @@ def _read_capped(path: Path, limit: int) -> bytes:
         return fh.read(limit)
 
 
-def _extract_html(path: Path, buffer: _TextBuffer) -> None:
+def _extract_html(path: Path, buffer: _TextBuffer, limits: ExtractLimits) -> None:
     data = _read_capped(path, HTML_MAX_BYTES + 1)
-    if len(data) > HTML_MAX_BYTES:
-        data = data[:HTML_MAX_BYTES]
-        buffer.truncated = True
-    title, text = extract_html_text(data)
+    cut = len(data) > HTML_MAX_BYTES
+    title, text = extract_html_text(data[:HTML_MAX_BYTES])
     # Search finds a page by its title too.
     if title and not text.startswith(title):
         buffer.add(title + "\n\n")
     buffer.add(text)
+    buffer.truncated = buffer.truncated or cut  # last: a truncated buffer takes no more text
 
 
-def _extract_svg(path: Path, buffer: _TextBuffer) -> None:
+def _extract_svg(path: Path, buffer: _TextBuffer, limits: ExtractLimits) -> None:
     tree = LexborHTMLParser(decode_html(_read_capped(path, HTML_MAX_BYTES)))
     for node in tree.css("script, style"):
         node.decompose()
@@ -298,7 +358,7 @@ def _extract_svg(path: Path, buffer: _TextBuffer) -> None:
 # Plain text and CSV
 
 
-def _extract_plain(path: Path, buffer: _TextBuffer) -> None:
+def _extract_plain(path: Path, buffer: _TextBuffer, limits: ExtractLimits) -> None:
     with path.open("rb") as fh:
         decoded = decode_head(fh.read(8192))
     first = decoded[1] if decoded else "utf-8"
@@ -333,24 +393,27 @@ def _decode_stream(path: Path, encoding: str, errors: str, buffer: _TextBuffer) 
 _CELL_BREAKS = re.compile(r"[\t\r\n]")
 
 
-def _extract_xlsx(path: Path, buffer: _TextBuffer) -> None:
-    # A file object, not the path: openpyxl refuses paths without an .xlsx suffix, and stored
-    # evidence has none.
-    with path.open("rb") as fh:
-        workbook = openpyxl.load_workbook(fh, read_only=True, data_only=True, keep_links=False)
-        try:
-            for index, sheet in enumerate(workbook.worksheets):
-                buffer.add(("\n" if index else "") + f"# {sheet.title}\n")
-                # The stored dimensions can be wrong; without this, rows past them are skipped.
-                sheet.reset_dimensions()
-                for row in sheet.iter_rows(values_only=True):
-                    cells = [_cell_text(value) for value in row]
-                    while cells and not cells[-1]:
-                        cells.pop()
-                    if cells:
-                        buffer.add("\t".join(cells) + "\n")
-        finally:
-            workbook.close()
+def _extract_xlsx(path: Path, buffer: _TextBuffer, limits: ExtractLimits) -> None:
+    workbook = open_workbook(path, limits=limits.zip, strings=limits.strings)
+    cells_left = limits.max_cells
+    try:
+        for index, sheet in enumerate(workbook.worksheets):
+            buffer.add(("\n" if index else "") + f"# {sheet.title}\n")
+            # The stored dimensions can be wrong; without this, rows past them are skipped.
+            sheet.reset_dimensions()
+            for row in sheet.iter_rows(values_only=True):
+                # Empty rows and cells cost time without adding text; they count too.
+                cells_left -= max(len(row), 1)
+                if cells_left < 0:
+                    buffer.truncated = True
+                    return
+                cells = [_cell_text(value) for value in row]
+                while cells and not cells[-1]:
+                    cells.pop()
+                if cells:
+                    buffer.add("\t".join(cells) + "\n")
+    finally:
+        workbook.close()
 
 
 def _cell_text(value: object) -> str:
@@ -373,9 +436,12 @@ def _cell_text(value: object) -> str:
 # DOCX
 
 
-def _extract_docx(path: Path, buffer: _TextBuffer) -> None:
-    with path.open("rb") as fh:
-        document = docx.Document(fh)
+def _extract_docx(path: Path, buffer: _TextBuffer, limits: ExtractLimits) -> None:
+    # python-docx opens its own ZipFile and loads every part, images included: it gets a copy
+    # of the XML parts, read within the limits, with the other parts left empty.
+    with SafeZipFile(path, limits.zip, xml_read_whole=True) as archive:
+        package = xml_only_copy(archive)
+    document = docx.Document(package)
     for block in document.iter_inner_content():
         for line in _block_lines(block):
             buffer.add(line + "\n")
@@ -401,7 +467,7 @@ def _block_lines(block: Paragraph | Table) -> Iterator[str]:
             yield "\t".join(cells)
 
 
-_EXTRACTORS: dict[str, tuple[Callable[[Path, _TextBuffer], int | None], str]] = {
+_EXTRACTORS: dict[str, tuple[Callable[[Path, _TextBuffer, ExtractLimits], int | None], str]] = {
     "pdf": (_extract_pdf, "PDF"),
     "html": (_extract_html, "HTML file"),
     "svg": (_extract_svg, "SVG file"),

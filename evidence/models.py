@@ -170,6 +170,8 @@ class Snapshot(CaseOwnedModel, JobModel):
     screenshot_file = models.CharField(max_length=300, blank=True)
     screenshot_sha256 = models.CharField(max_length=64, blank=True)
     screenshot_error = models.CharField(max_length=500, blank=True)
+    # How the screenshot was rendered (user, sandbox or not): part of its provenance.
+    screenshot_renderer = models.CharField(max_length=300, blank=True)
     # RFC 3161 timestamp of the WARC's hash, when a TSA is configured.
     timestamp_token = models.BinaryField(null=True, blank=True)
     timestamp_at = models.DateTimeField(null=True, blank=True)

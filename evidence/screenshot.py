@@ -20,29 +20,34 @@ the Chromium switches and shows the page getting out without them:
 
 Only HTML is rendered. Sub-resources are not replayed from the WARC (they are blocked), so the
 screenshot shows the captured document with its inline styles and scripts only.
+
+The browser itself runs unprivileged and in its sandbox where the host allows it
+(evidence/browser.py); which of these applied is returned with the screenshot.
 """
 
 import contextlib
 import os
-import tempfile
 import urllib.parse
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import browser
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Request, Route, WebSocketRoute
+    from playwright.sync_api import Request, Route, WebSocketRoute
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = browser.CHROMIUM
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 # Chromium's discard port on loopback: nothing useful listens there, so a proxied request
 # fails (or, if a discard service runs, disappears).
 DEAD_PROXY = "http://127.0.0.1:9"
 
-# Headless in a container, quiet: no sandbox, GPU or background traffic (the browser tests
-# use these too).
+# Headless in a container, quiet: no GPU or background traffic (the browser tests use these
+# too). No --no-sandbox here: evidence/browser.py decides about the sandbox, and Playwright adds
+# --no-sandbox by itself for a browser launched without chromium_sandbox=True (the tests').
 CHROMIUM_BASE_ARGS = (
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
@@ -82,6 +87,12 @@ _PAGE_HEIGHT_JS = (
 )
 
 
+@dataclass(frozen=True)
+class Rendered:
+    png: bytes
+    renderer: str  # who rendered it, in or out of the sandbox: browser.Isolation.describe()
+
+
 class ScreenshotError(Exception):
     """Rendering failed (timeout, browser crash, a page that will not render)."""
 
@@ -104,39 +115,27 @@ def _without_fragment(url: str) -> str:
 
 
 @contextlib.contextmanager
-def _isolated_context(
-    *, viewport: tuple[int, int], timeout_ms: float
-) -> Iterator["BrowserContext"]:
-    """A fresh Chromium profile in a temporary directory, closed and deleted afterwards."""
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
-    with (
-        tempfile.TemporaryDirectory(prefix="casefile-chromium-") as profile,
-        sync_playwright() as playwright,
-    ):
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=CHROMIUM,
-            headless=True,
-            args=list(CHROMIUM_ARGS),
-            viewport={"width": viewport[0], "height": viewport[1]},
-            service_workers="block",
-            accept_downloads=False,
-            java_script_enabled=True,
-            timeout=timeout_ms,
-        )
-        try:
-            context.set_default_timeout(timeout_ms)
-            yield context
-        finally:
-            # A browser that crashed or hung cannot close cleanly; leaving the with block stops
-            # Playwright's driver, which takes the browser down with it.
-            with contextlib.suppress(PlaywrightError):
-                context.close()
+def _isolated_context(*, viewport: tuple[int, int], timeout_ms: float) -> Iterator[browser.Session]:
+    """The browser, as evidence/browser.py isolates it, with the switches above."""
+    with browser.isolated_context(
+        timeout_ms=timeout_ms,
+        executable=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        viewport={"width": viewport[0], "height": viewport[1]},
+        service_workers="block",
+        accept_downloads=False,
+        java_script_enabled=True,
+    ) as session:
+        yield session
 
 
-def take_screenshot(
+def take_screenshot(**options: Any) -> bytes | None:
+    """The PNG of render_screenshot(**options) alone."""
+    rendered = render_screenshot(**options)
+    return rendered.png if rendered else None
+
+
+def render_screenshot(
     *,
     url: str,
     body: bytes,
@@ -144,8 +143,9 @@ def take_screenshot(
     viewport: tuple[int, int] = (1280, 800),
     timeout_s: float = 20,
     max_height: int = 16000,
-) -> bytes | None:
-    """A full-page PNG of a captured HTML page, at most max_height pixels tall.
+) -> Rendered | None:
+    """A full-page PNG of a captured HTML page, at most max_height pixels tall, and who
+    rendered it.
 
     Returns None when chromium is not installed or the body is not HTML (text/html,
     application/xhtml+xml): PDFs and images are evidence as they are. Raises ScreenshotError
@@ -200,7 +200,8 @@ def take_screenshot(
 
     timeout_ms = timeout_s * 1000
     try:
-        with _isolated_context(viewport=viewport, timeout_ms=timeout_ms) as context:
+        with _isolated_context(viewport=viewport, timeout_ms=timeout_ms) as session:
+            context = session.context
             context.route("**/*", handle)
             context.route_web_socket("**/*", refuse_websocket)
             page = context.pages[0] if context.pages else context.new_page()
@@ -219,12 +220,15 @@ def take_screenshot(
             except (TypeError, ValueError):
                 height = viewport[1]
             height = max(1, min(height, max_height))
-            return page.screenshot(
+            png = page.screenshot(
                 type="png",
                 full_page=True,
                 clip={"x": 0, "y": 0, "width": width, "height": height},
                 animations="disabled",
             )
+            return Rendered(png=png, renderer=session.isolation.describe())
+    except browser.BrowserUnavailable as exc:
+        raise ScreenshotError(f"the page could not be rendered safely: {exc}") from exc
     except PlaywrightError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ScreenshotError(f"the page could not be rendered: {message}") from exc

@@ -19,7 +19,8 @@ from investigations.models import Investigation
 
 from . import storage
 from .detect import detect_file
-from .extract import PAGE_BREAK, extract_text
+from .extract import PAGE_BREAK
+from .extract_child import extract_text_limited
 from .models import Citation, Document, DocumentPage, Snapshot, Watch
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,15 @@ def document_extract(*, document: Document) -> Document:
         from .detect import DetectedType
 
         detected = DetectedType(mime=document.mime, kind=document.kind, label=document.type_label)
-        result = extract_text(path, detected)
+        result = extract_text_limited(path, detected)
+    if result.peak_memory_kb:
+        logger.info(
+            "extracted document %s (%s): %s characters, peak %s MB",
+            document.pk,
+            document.kind,
+            len(result.text),
+            result.peak_memory_kb // 1024,
+        )
     pages = _pages(result.text, result.page_count, document.kind)
     with transaction.atomic():
         DocumentPage.objects.filter(document=document).delete()
@@ -453,7 +462,7 @@ def _snapshot_text(final, content_type: str) -> tuple[str, str]:
         with tempfile.NamedTemporaryFile(prefix="casefile-snap-") as tmp:
             tmp.write(final.body)
             tmp.flush()
-            result = extract_text(tmp.name, detected)
+            result = extract_text_limited(tmp.name, detected)
         return "", result.text
     return "", ""
 
@@ -496,20 +505,21 @@ def snapshot_capture(
 
     content_type = _header(final.response_headers, "content-type")
     title, text = _snapshot_text(final, content_type)
-    screenshot_name, screenshot_sha, screenshot_error = "", "", ""
+    screenshot_name, screenshot_sha, screenshot_error, renderer = "", "", "", ""
     if settings.SNAPSHOT_SCREENSHOTS:
-        from .screenshot import ScreenshotError, take_screenshot
+        from .screenshot import ScreenshotError, render_screenshot
 
         try:
-            png = take_screenshot(url=final.url, body=final.body, content_type=content_type)
+            rendered = render_screenshot(url=final.url, body=final.body, content_type=content_type)
         except ScreenshotError as exc:
-            png, screenshot_error = None, exc.reason if hasattr(exc, "reason") else str(exc)
-        if png:
+            rendered, screenshot_error = None, exc.reason
+        if rendered:
             import io
 
             storage.delete(base + ".png")
-            screenshot_name = storage.store(base + ".png", io.BytesIO(png))
-            screenshot_sha = hashlib.sha256(png).hexdigest()
+            screenshot_name = storage.store(base + ".png", io.BytesIO(rendered.png))
+            screenshot_sha = hashlib.sha256(rendered.png).hexdigest()
+            renderer = rendered.renderer
 
     token, token_at, token_error = None, None, ""
     if settings.TSA_URL:
@@ -543,6 +553,7 @@ def snapshot_capture(
         "screenshot_file": screenshot_name,
         "screenshot_sha256": screenshot_sha,
         "screenshot_error": screenshot_error[:500],
+        "screenshot_renderer": renderer[:300],
         "timestamp_token": token,
         "timestamp_at": token_at,
         "timestamp_error": token_error,

@@ -6,6 +6,7 @@ instance under var/. Anything it cannot fix ends in one line saying what to set,
 """
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -193,8 +194,32 @@ def drop_test_database(database_url: str) -> None:
         )
 
 
+def ensure_browser_user(name: str) -> None:
+    """As root, create the system user Chromium runs as (evidence/browser.py), if missing.
+
+    Without it the browser runs as nobody, which other daemons may share.
+    """
+    if os.geteuid() != 0:
+        return  # the worker is unprivileged already; Chromium runs as its user
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd")
+    if useradd is None:
+        print(f"casefile: no useradd to create {name}; the browser will run as nobody")
+        return
+    subprocess.run(
+        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+        check=True,
+    )
+    print(f"casefile: created the system user {name}, which runs the browser")
+
+
 def main() -> None:
     env = environ.Env()
+    ensure_browser_user(env.str("BROWSER_USER", default="casefile-render"))
     ensure_postgres(env.str("DATABASE_URL", default=DEFAULT_DATABASE_URL))
     if "--fresh-test-db" in sys.argv:
         drop_test_database(env.str("DATABASE_URL", default=DEFAULT_DATABASE_URL))

@@ -207,12 +207,40 @@ SNAPSHOT_CONNECT_TIMEOUT = env.float("SNAPSHOT_CONNECT_TIMEOUT", default=10.0)
 SNAPSHOT_READ_TIMEOUT = env.float("SNAPSHOT_READ_TIMEOUT", default=30.0)
 SNAPSHOT_TOTAL_TIMEOUT = env.float("SNAPSHOT_TOTAL_TIMEOUT", default=120.0)
 SNAPSHOT_SCREENSHOTS = env.bool("SNAPSHOT_SCREENSHOTS", default=True)
+# A worker running as root starts Chromium as this user (else nobody), never as root; the
+# setup creates it (useradd --system casefile-render). See evidence/browser.py.
+BROWSER_USER = env.str("BROWSER_USER", default="casefile-render")
 # RFC 3161 time-stamping authority for WARC hashes (empty: no timestamps).
 TSA_URL = env.str("TSA_URL", default="")
 # Serve evidence downloads from another origin (e.g. https://evidence.example.org), through
 # short-lived signed links, so uploaded content never runs on the app's origin.
 EVIDENCE_DOWNLOAD_ORIGIN = env.str("EVIDENCE_DOWNLOAD_ORIGIN", default="").rstrip("/")
 EVIDENCE_LINK_MAX_AGE = env.int("EVIDENCE_LINK_MAX_AGE", default=600)
+
+# --- Files from users: ZIP containers and text extraction -----------------------------------
+# Office files (DOCX, XLSX) are ZIP archives that can expand a thousand times. Their central
+# directory is checked against these limits before anything parses them, and the limits are
+# held to while they are decompressed (newsroom/ziplimits.py). A document over a limit is kept,
+# without its text, and says why; an import over one is refused on upload with the reason.
+_MB = 1024 * 1024
+ZIP_MAX_BYTES = env.int("ZIP_MAX_BYTES", default=200 * _MB)  # all members, uncompressed
+ZIP_MAX_MEMBER_BYTES = env.int("ZIP_MAX_MEMBER_BYTES", default=100 * _MB)
+ZIP_MAX_MEMBERS = env.int("ZIP_MAX_MEMBERS", default=10_000)
+# A member over ZIP_RATIO_MIN_BYTES may expand at most this many times its compressed size.
+ZIP_MAX_RATIO = env.int("ZIP_MAX_RATIO", default=100)
+ZIP_RATIO_MIN_BYTES = env.int("ZIP_RATIO_MIN_BYTES", default=1 * _MB)
+# XML that readers parse whole into memory: a DOCX's parts; an XLSX's workbook, styles, theme.
+OOXML_MAX_XML_BYTES = env.int("OOXML_MAX_XML_BYTES", default=20 * _MB)
+# openpyxl holds every shared string of a workbook in memory.
+XLSX_MAX_SHARED_STRINGS = env.int("XLSX_MAX_SHARED_STRINGS", default=2_000_000)
+XLSX_MAX_SHARED_STRINGS_BYTES = env.int("XLSX_MAX_SHARED_STRINGS_BYTES", default=128 * _MB)
+# An imported XLSX's sheets are streamed, so it may expand further than a document.
+IMPORT_XLSX_MAX_BYTES = env.int("IMPORT_XLSX_MAX_BYTES", default=2048 * _MB)
+# Text extraction runs in a child process with these limits (evidence/extract_child.py).
+EXTRACT_MEMORY_MB = env.int("EXTRACT_MEMORY_MB", default=512)
+EXTRACT_CPU_SECONDS = env.int("EXTRACT_CPU_SECONDS", default=180)
+EXTRACT_MAX_PDF_PAGES = env.int("EXTRACT_MAX_PDF_PAGES", default=5000)
+EXTRACT_MAX_CELLS = env.int("EXTRACT_MAX_CELLS", default=5_000_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -235,6 +263,8 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process that grew past this (KiB of resident memory) is replaced after its task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=524_288)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # The longest task (bulk imports) may run this long; tasks with longer limits raise at import.

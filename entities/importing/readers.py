@@ -4,19 +4,29 @@ The format is detected from the content, never from the file name: a PDF renamed
 still a PDF. Rows are streamed (csv module over a text stream, openpyxl in read-only mode), so
 memory stays flat whatever the file size. Each row carries the physical line number where it
 starts in the file, which is what the rejected-rows report shows.
+
+open_table() and preview() run inside a web request (the upload and the mapping screen), so
+they read only the header and the first rows, within a bound whatever the file holds: an
+XLSX's ZIP container is checked first (newsroom/ziplimits.py) and only the shared strings the
+first rows use are read (newsroom/xlsx.py); a CSV's first rows are read from its first
+PREVIEW_MAX_CHARS characters. Table.rows(), in the worker, reads everything.
 """
 
 import codecs
 import csv
+import dataclasses
 import datetime
 import io
 import os
 import re
 import zipfile
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+
+from newsroom.xlsx import StringLimits, Workbook, open_workbook
+from newsroom.ziplimits import SafeZipFile, ZipLimits, ZipRefused
 
 SNIFF_CHARS = 64 * 1024
 SCAN_CHUNK = 1024 * 1024
@@ -24,6 +34,12 @@ DELIMITERS = ",;\t|"
 # A field longer than this is not a value but a broken file (an unclosed quote swallowing the
 # rest of it); the limit also keeps memory bounded. The csv module's default is 128 KiB.
 FIELD_LIMIT = 16 * 1024 * 1024
+# What the web request reads at most to show the header and the first rows: characters of a
+# CSV; bytes decompressed from an XLSX (its sheet's first rows, the shared strings they use,
+# workbook and styles). HEAD_ROWS: the header must be within a sheet's first rows.
+PREVIEW_MAX_CHARS = 16 * 1024 * 1024
+PREVIEW_MAX_XLSX_BYTES = 64 * 1024 * 1024
+HEAD_ROWS = 1000
 
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _NON_ASCII_TEXT = re.compile("[^\x00-\x7f]")
@@ -78,6 +94,10 @@ class Table:
         """
         raise NotImplementedError
 
+    def preview(self, n: int) -> list[tuple[int, list[str]]]:
+        """The first n data rows, as rows() gives them, read within the preview's bound."""
+        raise NotImplementedError
+
 
 class CsvTable(Table):
     format = "csv"
@@ -96,13 +116,14 @@ class CsvTable(Table):
         self.encoding = encoding
         self.delimiter = delimiter
 
-    def rows(self) -> Generator[tuple[int, list[str]]]:
+    def rows(self, *, max_chars: int | None = None) -> Generator[tuple[int, list[str]]]:
         _raise_field_limit()
         width = len(self.headers)
         # errors="replace": a stray undecodable byte becomes U+FFFD and the parser rejects
         # that row, instead of the whole file failing half-way through.
         with open(self.path, encoding=self.encoding, errors="replace", newline="") as stream:
-            reader = csv.reader(stream, delimiter=self.delimiter)
+            lines = stream if max_chars is None else _bounded_lines(stream, max_chars)
+            reader = csv.reader(lines, delimiter=self.delimiter)
             previous = self.header_line
             try:
                 for _ in reader:
@@ -127,34 +148,75 @@ class CsvTable(Table):
                     f"line {previous + 1}: {error} (an unclosed quote?)"
                 ) from error
 
+    def preview(self, n: int) -> list[tuple[int, list[str]]]:
+        rows = self.rows(max_chars=PREVIEW_MAX_CHARS)
+        try:
+            return list(islice(rows, n))
+        finally:
+            rows.close()  # closes the file now, not when garbage-collected
+
+
+def _bounded_lines(stream: io.TextIOBase, max_chars: int) -> Iterator[str]:
+    """The stream's lines, refusing to go past its first max_chars characters."""
+    left = max_chars
+    while line := stream.readline(left + 1):
+        left -= len(line)
+        if left < 0:
+            raise UnreadableFile(
+                f"the first rows take more than {max_chars:,} characters (an unclosed quote?), "
+                "too many to show them"
+            )
+        yield line
+
 
 class XlsxTable(Table):
     format = "xlsx"
 
     def __init__(
-        self, path: Path, *, filename: str, headers: list[str], header_line: int, sheet: int
+        self,
+        path: Path,
+        *,
+        filename: str,
+        headers: list[str],
+        header_line: int,
+        sheet: int,
+        head: list[tuple[int, list[str]]],
     ) -> None:
         super().__init__(path, filename=filename, headers=headers, header_line=header_line)
         self.sheet = sheet
+        self.head = head  # the data rows among the sheet's first HEAD_ROWS, for preview()
 
     def rows(self) -> Generator[tuple[int, list[str]]]:
-        width = len(self.headers)
-        workbook = _load_workbook(self.path)
+        try:
+            workbook = open_workbook(
+                self.path, limits=ZipLimits.for_imports(), strings=StringLimits.from_settings()
+            )
+        except ZipRefused as exc:
+            raise UnreadableFile(f"the file {exc.reason}") from exc
         try:
             sheet = workbook.worksheets[self.sheet]
             sheet.reset_dimensions()
             cells = sheet.iter_rows(min_row=self.header_line + 1, values_only=True)
             for number, row in enumerate(cells, start=self.header_line + 1):
-                values = [_cell_text(v) for v in row]
-                size = len(values)
-                if size < width:
-                    values += [""] * (width - size)
-                elif size > width and not any(values[width:]):
-                    del values[width:]
+                values = self._fit([_cell_text(v) for v in row])
                 if any(values):
                     yield number, values
+        except ZipRefused as exc:
+            raise UnreadableFile(f"the file {exc.reason}") from exc
         finally:
             workbook.close()
+
+    def preview(self, n: int) -> list[tuple[int, list[str]]]:
+        return self.head[:n]
+
+    def _fit(self, values: list[str]) -> list[str]:
+        width = len(self.headers)
+        size = len(values)
+        if size < width:
+            values += [""] * (width - size)
+        elif size > width and not any(values[width:]):
+            del values[width:]
+        return values
 
 
 def open_table(path: Path | str, *, filename: str = "") -> Table:
@@ -178,12 +240,9 @@ def open_table(path: Path | str, *, filename: str = "") -> Table:
 
 
 def preview(table: Table, n: int = 10) -> list[tuple[int, list[str]]]:
-    """The first n data rows, for the mapping screen."""
-    rows = table.rows()
-    try:
-        return list(islice(rows, n))
-    finally:
-        rows.close()  # closes the file or workbook now, not when garbage-collected
+    """The first n data rows, for the mapping screen (fewer if an XLSX's first HEAD_ROWS
+    rows hold fewer)."""
+    return table.preview(n)
 
 
 def estimate_rows(path: Path | str) -> int | None:
@@ -287,7 +346,7 @@ def _open_csv(path: Path, filename: str, encoding: str) -> CsvTable:
     delimiter = _detect_delimiter(sample, truncated=truncated)
     _raise_field_limit()
     with open(path, encoding=encoding, errors="replace", newline="") as stream:
-        reader = csv.reader(stream, delimiter=delimiter)
+        reader = csv.reader(_bounded_lines(stream, PREVIEW_MAX_CHARS), delimiter=delimiter)
         try:
             header = next((r for r in reader if any(v.strip() for v in r)), None)
         except csv.Error as error:
@@ -365,18 +424,20 @@ def _clean_headers(raw: list[str]) -> list[str]:
 # --- XLSX -------------------------------------------------------------------------------------
 
 
-def _load_workbook(path: Path):  # -> openpyxl Workbook (openpyxl ships no type hints)
-    import openpyxl  # heavy, and only needed for XLSX files
-
-    # read_only streams the sheet XML; data_only gives cached formula results, not formulas.
-    return openpyxl.load_workbook(path, read_only=True, data_only=True)
+def _preview_limits() -> ZipLimits:
+    return dataclasses.replace(ZipLimits.for_imports(), read_budget=PREVIEW_MAX_XLSX_BYTES)
 
 
 def _open_xlsx(path: Path, filename: str) -> XlsxTable:
+    """The header and first rows of the first sheet that has any, read within the preview's
+    bound: the shared strings are read only as far as those rows need."""
+    limits = _preview_limits()
     try:
-        with zipfile.ZipFile(path) as archive:
+        with SafeZipFile(path, limits) as archive:
             names = archive.namelist()
-    except zipfile.BadZipFile as error:
+    except ZipRefused as error:
+        raise UnreadableFile(f"the file {error.reason}") from error
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise UnreadableFile("this looks like a damaged ZIP or XLSX file") from error
     if not any(n.startswith("xl/") for n in names):
         if any(n.startswith("word/") for n in names):
@@ -389,27 +450,53 @@ def _open_xlsx(path: Path, filename: str) -> XlsxTable:
             what = "a ZIP archive"
         raise UnreadableFile(f"this looks like {what}, not a CSV or XLSX file")
     try:
-        workbook = _load_workbook(path)
+        workbook = open_workbook(path, limits=limits, strings=None)
+    except ZipRefused as error:
+        raise UnreadableFile(f"the file {error.reason}") from error
     except Exception as error:  # openpyxl raises anything from KeyError to XML errors
         raise UnreadableFile(f"this XLSX file cannot be opened ({error})") from error
     try:
-        for index, sheet in enumerate(workbook.worksheets):
-            sheet.reset_dimensions()  # some writers record wrong sizes, which would cut rows
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                values = [_cell_text(v) for v in row]
-                if any(v.strip() for v in values):
-                    while values and not values[-1].strip():
-                        values.pop()
-                    return XlsxTable(
-                        path,
-                        filename=filename,
-                        headers=_clean_headers(values),
-                        header_line=number,
-                        sheet=index,
-                    )
-    finally:
-        workbook.close()
-    raise UnreadableFile("no header row: the workbook's sheets are empty")
+        with workbook:
+            table = _first_table(workbook, path, filename)
+    except ZipRefused as error:
+        raise UnreadableFile(f"the file {error.reason}") from error
+    except UnreadableFile:
+        raise
+    except Exception as error:  # a damaged sheet fails as it is parsed
+        raise UnreadableFile(f"this XLSX file cannot be read ({error})") from error
+    if table is None:
+        raise UnreadableFile(
+            f"no header row: the workbook's sheets are empty (in their first {HEAD_ROWS:,} rows)"
+        )
+    return table
+
+
+def _first_table(workbook: Workbook, path: Path, filename: str) -> XlsxTable | None:
+    strings = StringLimits.from_settings()
+    for index, sheet in enumerate(workbook.worksheets):
+        sheet.reset_dimensions()  # some writers record wrong sizes, which would cut rows
+        head = workbook.resolve(
+            islice(sheet.iter_rows(values_only=True), HEAD_ROWS), limits=strings
+        )
+        for number, row in enumerate(head, start=1):
+            values = [_cell_text(v) for v in row]
+            if any(v.strip() for v in values):
+                while values and not values[-1].strip():
+                    values.pop()
+                table = XlsxTable(
+                    path,
+                    filename=filename,
+                    headers=_clean_headers(values),
+                    header_line=number,
+                    sheet=index,
+                    head=[],
+                )
+                for line, data in enumerate(head[number:], start=number + 1):
+                    values = table._fit([_cell_text(v) for v in data])
+                    if any(values):
+                        table.head.append((line, values))
+                return table
+    return None
 
 
 def _cell_text(value: object) -> str:
@@ -442,7 +529,7 @@ def _cell_text(value: object) -> str:
 def _xlsx_rows(path: Path) -> int | None:
     """The first sheet's row count from its <dimension> element, without parsing the sheet."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with SafeZipFile(path, ZipLimits.for_imports()) as archive:
             sheets = sorted(
                 (n for n in archive.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)),
                 key=lambda n: int(re.sub(r"\D", "", n)),
@@ -451,7 +538,7 @@ def _xlsx_rows(path: Path) -> int | None:
                 return None
             with archive.open(sheets[0]) as sheet:
                 head = sheet.read(4096)
-    except (zipfile.BadZipFile, KeyError, OSError):
+    except (zipfile.BadZipFile, KeyError, OSError, ZipRefused):
         return None
     match = _XLSX_DIMENSION.search(head)
     return max(int(match.group(1)) - 1, 0) if match else None

@@ -89,12 +89,13 @@ def import_stage(
 ) -> ImportJob:
     """Keep the uploaded file and make a draft job whose mapping a person confirms."""
     from .mapping import auto_mapping
-    from .readers import UnreadableFile, open_table
+    from .readers import UnreadableFile, open_table, preview
 
     if kind not in SavedMapping.Kind.values:
         raise DomainError("Choose shipments or companies.", field="kind")
     try:
         table = open_table(path, filename=original_name)
+        preview(table)  # what the mapping screen shows: a file that cannot show it stops here
     except UnreadableFile as exc:
         raise DomainError(
             f"“{original_name}” cannot be imported: {exc.reason}", field="file"

@@ -286,6 +286,9 @@ def test_screenshot_is_taken_from_the_capture(case, alice, web, settings):
     png = default_storage.open(snapshot.screenshot_file).read()
     assert png.startswith(b"\x89PNG")
     assert hashlib.sha256(png).hexdigest() == snapshot.screenshot_sha256
+    # Who rendered it is recorded with it (evidence/browser.py): never root, sandboxed here.
+    assert snapshot.screenshot_renderer.startswith("Chromium as ")
+    assert "(uid 0)" not in snapshot.screenshot_renderer
     # Rendered from the capture: the server saw exactly one request for the page.
     assert [r.path for r in web.requests].count("/company") == 1
 
