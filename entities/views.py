@@ -261,7 +261,7 @@ def entity_lookup(request: HttpRequest, case_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
     query = request.GET.get("q", "").strip()
     field = request.GET.get("field", "other")
-    if field not in {"other", "exporter", "importer", "party"}:
+    if field not in {"other", "exporter", "importer", "party", "source", "target"}:
         field = "other"
     chosen = request.GET.get("choose")
     if chosen:  # a candidate was picked: the hidden input and its label replace the box
