@@ -58,14 +58,19 @@ def _node_values(node: dict[str, Any]) -> dict[str, object]:
     }
 
 
+def _plain(number: object) -> str:
+    """240000.0 -> "240000", 1234.50 -> "1234.5" (no exponent)."""
+    return format(Decimal(str(number)).normalize(), "f")
+
+
 def _trade_values(years: dict[str, Any]) -> tuple[str, str]:
     """("EUR 240000; USD 300000", "2022 EUR 240000; ...") from {"2022 EUR": total}."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for key, total in sorted(years.items()):
         if total is not None:
             totals[key.split(" ", 1)[1]] += Decimal(str(total))
-    value = "; ".join(f"{currency} {total}" for currency, total in sorted(totals.items()))
-    by_year = "; ".join(f"{k} {v}" for k, v in sorted(years.items()) if v is not None)
+    value = "; ".join(f"{currency} {_plain(total)}" for currency, total in sorted(totals.items()))
+    by_year = "; ".join(f"{k} {_plain(v)}" for k, v in sorted(years.items()) if v is not None)
     return value, by_year
 
 

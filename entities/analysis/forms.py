@@ -21,7 +21,9 @@ LAYOUT_MAX_COORDINATE = 1e7
 
 class ExpandForm(forms.Form):
     entity = forms.UUIDField()
-    hops = forms.TypedChoiceField(choices=[(1, "1"), (2, "2")], coerce=int, initial=1)
+    hops = forms.TypedChoiceField(
+        choices=[(1, "1"), (2, "2")], coerce=int, required=False, empty_value=1
+    )
     datasets = forms.BooleanField(required=False)
     kinds = forms.MultipleChoiceField(choices=KIND_CHOICES, required=False)
 
