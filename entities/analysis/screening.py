@@ -221,7 +221,8 @@ def _candidates(queries: list[Query], case_ids: list[int]) -> dict[int, list[Can
 
 
 def _adjust(query: Query, entity: Entity, score: float) -> tuple[float, list[str]]:
-    """Country and date of birth raise or lower a name's score, and say so."""
+    """Country and date of birth raise or lower a name's score, and say so. Another date of
+    birth weighs most: a namesake born years apart is another person."""
     reasons = ["same name" if score >= 1 else f"similar name ({score:.2f})"]
     theirs = set(entity.countries) | set(entity.nationality)
     if query.countries and theirs:
@@ -234,7 +235,7 @@ def _adjust(query: Query, entity: Entity, score: float) -> tuple[float, list[str
         if a.startswith(b) or b.startswith(a):
             score, _ = min(1.0, score + 0.05), reasons.append("same date of birth")
         else:
-            score, _ = score - 0.3, reasons.append(f"born {b}")
+            score, _ = score - 0.6, reasons.append(f"born {b}")
     return round(score, 3), reasons
 
 
