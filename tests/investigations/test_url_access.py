@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from entities.models import Dataset, Entity, Link, LinkKind, Shipment
+from entities.models import Dataset, Entity, FlagHit, FlagRun, Link, LinkKind, Shipment
 from entities.services import Scope, entity_create, link_create, shipment_create
 from evidence.models import Citation, Document, Snapshot, Watch
 from investigations.models import Membership
@@ -50,6 +50,7 @@ OBJECT_IDS: dict[str, Callable[[World], uuid.UUID]] = {
     ),
     "watch_id": lambda w: Watch.objects.get(investigation=w.case).public_id,
     "citation_id": lambda w: Citation.objects.get(investigation=w.case).public_id,
+    "hit_id": lambda w: FlagHit.objects.get(run__investigation=w.case).public_id,
     "claim_kind": lambda w: "entity",
     "claim_id": lambda w: Entity.objects.get(investigation=w.case, name="Aspan Arba").public_id,
 }
@@ -203,6 +204,10 @@ def world(db):
         next_check_at="2030-01-01T00:00:00Z",
     )
     Citation.objects.create(investigation=case, document=document, entity=company, page=1)
+    run = FlagRun.objects.create(investigation=case, status="done")
+    FlagHit.objects.create(
+        run=run, detector="pass_through", score=1, explanation="x", entity_ids=[]
+    )
     assert snapshot.pk
     return World(
         alice=alice,
