@@ -217,6 +217,62 @@ def _load_shipments(cursor, dataset_id: int, first: int, hub: int, rng: random.R
                     n += 1
 
 
+def _ensure_sanctions() -> None:
+    """A sanctions list of 5,000 entities; 1,000 carry the name and country of a bench entity."""
+    from django.db import connection, transaction
+
+    from entities.models import Dataset
+
+    if Dataset.objects.filter(name=f"{DATASET}-sanctions").exists():
+        return
+    rng = random.Random(SEED + 1)  # noqa: S311 (generated data, not secrets)
+    now = _now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        dataset = Dataset.objects.create(name=f"{DATASET}-sanctions", is_sanctions_list=True)
+        first = _reserve_ids(cursor, "entities_entity", 5000)
+        cols = (
+            "id, public_id, schema, name, aliases, countries, nationality, start_date, "
+            "end_date, addresses, notes, source, created_at, updated_at, ftm_id, extra, dataset_id"
+        )
+        rows = []
+        for n in range(5000):
+            if n < 1000:  # the name of a bench company, in its country
+                i = rng.randrange(N_ENTITIES)
+                i += 1 if i % 3 == 0 else 0
+                name, norm = f"Company {i}", f"company {i}"
+            else:
+                name, norm = f"Sanctioned {n}", f"sanctioned {n}"
+            rows.append((first + n, name, norm))
+        with cursor.copy(f"COPY entities_entity ({cols}) FROM STDIN") as copy:
+            for pk, name, _ in rows:
+                copy.write_row(
+                    (
+                        pk,
+                        uuid.uuid4(),
+                        "Company",
+                        name,
+                        "{}",
+                        "{" + rng.choice(COUNTRIES) + "}",
+                        "{}",
+                        "",
+                        "",
+                        "{}",
+                        "",
+                        "bench",
+                        now,
+                        now,
+                        f"s-{pk}",
+                        '{"topics": ["sanction"]}',
+                        dataset.pk,
+                    )
+                )
+        with cursor.copy(
+            "COPY entities_entityname (entity_id, dataset_id, name, norm, phonetic) FROM STDIN"
+        ) as copy:
+            for pk, name, norm in rows:
+                copy.write_row((pk, dataset.pk, name, norm, ""))
+
+
 def ensure_data():
     """The dataset, its hub, and the case that pins it (made once per VERSION)."""
     from django.db import connection, transaction
@@ -250,6 +306,7 @@ def ensure_data():
             f"in {time.monotonic() - started:.0f} s"
         )
     hub = Entity.objects.get(dataset=dataset, ftm_id=f"bench-{hub_index}")
+    _ensure_sanctions()
     case = Investigation.objects.filter(slug="bench-analysis").first()
     if case is None:
         case = make_case(owner=owner, title="Bench analysis")

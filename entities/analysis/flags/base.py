@@ -175,6 +175,11 @@ ANALYZE flag_links;
 """
 
 
+# The detectors' hash joins hold up to a few hundred thousand rows each; with the default 4 MB
+# they spill to disk in batches. For the run's session only, reset afterwards.
+WORK_MEM = "128MB"
+
+
 def _drop(cursor) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
 
@@ -184,6 +189,7 @@ def scope_tables(scope: FlagScope) -> Iterator[None]:
     """The scope's rows as temporary tables for the detectors, dropped afterwards."""
     with connection.cursor() as cursor:
         _drop(cursor)  # a run killed before its finally: the session may still hold them
+        cursor.execute("SELECT set_config('work_mem', %s, false)", [WORK_MEM])
         if scope.is_case:
             cursor.execute(_CASE_TABLES, {"case": scope.investigation.pk})
         else:
@@ -194,6 +200,7 @@ def scope_tables(scope: FlagScope) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             _drop(cursor)
+            cursor.execute("RESET work_mem")
 
 
 def fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,80 +13,86 @@ NAME = "round_trip"
 LABEL = "Round trip through common control"
 SHIPMENTS_CITED = 20
 
-# related(x, y): companies x and y under common control, with how and the links that show it.
-# Owners and directors are canonicalised first: the smallest id among controllers sharing an
-# identifier stands for all of them.
+# Driven by who trades with whom: for each exporter -> importer pair, what their control
+# reaches is compared. reach(company, node, hops): its owners and directors (hops 0, as one
+# node per person: the smallest id among entities sharing an identifier) and their relatives
+# one family link away (hops 1). Two companies are under common control when their reaches
+# share a node: hops 0 + 0 is a shared owner or director, 0 + 1 a family link between their
+# controllers, 1 + 1 family through one relative.
 _SQL = """
-WITH control AS (
+WITH control AS MATERIALIZED (
     SELECT l.source_id AS controller, l.target_id AS company, l.id AS link_id
       FROM flag_links l WHERE l.kind IN ('Ownership', 'Directorship')
-), controllers AS (
-    SELECT DISTINCT controller AS id FROM control
-), canon AS (
+), canon AS MATERIALIZED (
     SELECT c.id, LEAST(c.id, MIN(o.entity_id)) AS key
-      FROM controllers c
+      FROM (SELECT DISTINCT controller AS id FROM control) c
       LEFT JOIN entities_identifier i ON i.entity_id = c.id
-      LEFT JOIN entities_identifier o
-        ON o.scheme = i.scheme AND o.value = i.value
-       AND o.entity_id IN (SELECT id FROM controllers)
+      LEFT JOIN entities_identifier o ON o.scheme = i.scheme AND o.value = i.value
      GROUP BY c.id
-), ctl AS (
-    SELECT control.*, canon.key FROM control JOIN canon ON canon.id = control.controller
 ), fam AS (
     SELECT source_id AS a, target_id AS b, id FROM flag_links WHERE kind = 'Family'
     UNION ALL
     SELECT target_id, source_id, id FROM flag_links WHERE kind = 'Family'
-), fam2 AS (
-    SELECT a, b, ARRAY[id] AS ids FROM fam
+), reach AS MATERIALIZED (
+    SELECT c.company, k.key AS node, 0 AS hops, c.controller, c.link_id, NULL::bigint AS fam_id
+      FROM control c JOIN canon k ON k.id = c.controller
     UNION ALL
-    SELECT f1.a, f2.b, ARRAY[f1.id, f2.id] FROM fam f1 JOIN fam f2 ON f2.a = f1.b
-     WHERE f2.b <> f1.a
+    SELECT c.company, f.b, 1, c.controller, c.link_id, f.id
+      FROM control c JOIN fam f ON f.a = c.controller
+), nodes AS MATERIALIZED (
+    SELECT company, ARRAY_AGG(DISTINCT node) AS nodes FROM reach GROUP BY company
+), pairs AS MATERIALIZED (
+    -- Trading pairs whose reaches overlap: an array overlap per shipment, on hash joins; the
+    -- few pairs left are then explained row by row. (Joining every pair's reach on nodes
+    -- instead made 17 million rows to sort: bench/analysis.py.)
+    SELECT DISTINCT s.exporter_id AS x, s.importer_id AS y
+      FROM flag_shipments s
+      JOIN nodes nx ON nx.company = s.exporter_id
+      JOIN nodes ny ON ny.company = s.importer_id
+     WHERE s.exporter_id <> s.importer_id AND nx.nodes && ny.nodes
 ), related AS (
-    SELECT a.company AS x, b.company AS y,
-           CASE WHEN a.controller = b.controller THEN 'same' ELSE 'identifier' END AS how,
-           CASE WHEN a.controller = b.controller THEN 1 ELSE 2 END AS rank,
-           a.controller AS cx, b.controller AS cy, ARRAY[a.link_id, b.link_id] AS links
-      FROM ctl a JOIN ctl b ON b.key = a.key AND b.company <> a.company
-    UNION ALL
-    SELECT a.company, b.company,
-           CASE WHEN CARDINALITY(f.ids) = 1 THEN 'family' ELSE 'family2' END,
-           2 + CARDINALITY(f.ids), a.controller, b.controller, ARRAY[a.link_id, b.link_id] || f.ids
-      FROM ctl a JOIN fam2 f ON f.a = a.controller
-      JOIN ctl b ON b.controller = f.b AND b.company <> a.company
+    SELECT p.x, p.y, MIN(rx.hops + ry.hops) AS distance,
+           (ARRAY_AGG(rx.controller ORDER BY rx.hops + ry.hops, rx.controller, ry.controller))[1]
+               AS cx,
+           (ARRAY_AGG(ry.controller ORDER BY rx.hops + ry.hops, rx.controller, ry.controller))[1]
+               AS cy,
+           (ARRAY_AGG(CONCAT_WS(',', rx.link_id, ry.link_id, rx.fam_id, ry.fam_id)
+                      ORDER BY rx.hops + ry.hops, rx.controller, ry.controller))[1] AS links
+      FROM pairs p
+      JOIN reach rx ON rx.company = p.x
+      JOIN reach ry ON ry.company = p.y AND ry.node = rx.node
+     GROUP BY p.x, p.y
 ), legs AS (
     -- B -> C under common control, received from A before
     SELECT s1.exporter_id AS a, s1.importer_id AS b, s2.importer_id AS c, s1.heading,
-           'bc' AS pair, r.how, r.rank, r.cx, r.cy, r.links, s1.id AS in_id, s2.id AS out_id,
-           s1.date AS in_date, s2.date AS out_date, s1.quantity AS in_qty,
-           s2.quantity AS out_qty, s1.unit
+           'bc' AS pair, r.distance, r.cx, r.cy, r.links, s1.id AS in_id, s2.id AS out_id,
+           s1.date AS in_date, s2.date AS out_date
       FROM related r
       JOIN flag_shipments s2 ON s2.exporter_id = r.x AND s2.importer_id = r.y
       JOIN flag_shipments s1 ON s1.importer_id = r.x AND s1.heading = s2.heading
        AND s1.date <= s2.date AND s2.date <= s1.date + %(days)s
-     WHERE s1.exporter_id IS NOT NULL
+     WHERE s1.exporter_id IS NOT NULL AND s1.exporter_id <> r.x
     UNION ALL
     -- A -> B under common control, shipped on to C after
-    SELECT s1.exporter_id, s1.importer_id, s2.importer_id, s1.heading, 'ab', r.how, r.rank,
-           r.cx, r.cy,
-           r.links, s1.id, s2.id, s1.date, s2.date, s1.quantity, s2.quantity, s1.unit
+    SELECT s1.exporter_id, s1.importer_id, s2.importer_id, s1.heading, 'ab', r.distance, r.cx,
+           r.cy, r.links, s1.id, s2.id, s1.date, s2.date
       FROM related r
       JOIN flag_shipments s1 ON s1.exporter_id = r.x AND s1.importer_id = r.y
       JOIN flag_shipments s2 ON s2.exporter_id = r.y AND s2.heading = s1.heading
        AND s1.date <= s2.date AND s2.date <= s1.date + %(days)s
-     WHERE s2.importer_id IS NOT NULL
+     WHERE s2.importer_id IS NOT NULL AND s2.importer_id <> r.y
 )
-SELECT a, b, c, heading, pair, MIN(rank) AS strength,
-       (ARRAY_AGG(how ORDER BY rank, cx, cy))[1] AS how,
-       (ARRAY_AGG(cx ORDER BY rank, cx, cy))[1] AS cx,
-       (ARRAY_AGG(cy ORDER BY rank, cx, cy))[1] AS cy,
-       ARRAY(SELECT DISTINCT UNNEST(ARRAY_AGG(links_text)::text[])) AS link_text,
+SELECT a, b, c, heading, pair, MIN(distance) AS distance,
+       (ARRAY_AGG(cx ORDER BY distance, cx, cy))[1] AS cx,
+       (ARRAY_AGG(cy ORDER BY distance, cx, cy))[1] AS cy,
+       ARRAY_AGG(DISTINCT links) AS link_text,
        COUNT(DISTINCT (in_id, out_id)) AS chains,
        MIN(in_date) AS first_in, MAX(out_date) AS last_out,
        (ARRAY_AGG(DISTINCT in_id))[1:%(cited)s] AS in_ids,
        (ARRAY_AGG(DISTINCT out_id))[1:%(cited)s] AS out_ids
-  FROM (SELECT legs.*, ARRAY_TO_STRING(links, ',') AS links_text FROM legs) t
+  FROM legs
  GROUP BY a, b, c, heading, pair
- ORDER BY strength, chains DESC, a, b, c, heading
+ ORDER BY MIN(distance), COUNT(DISTINCT (in_id, out_id)) DESC, a, b, c, heading
  LIMIT %(limit)s
 """
 
@@ -105,7 +111,10 @@ def detect(config: FlagConfig, scope: FlagScope) -> list[Hit]:
     names = entity_names({row[k] for row in rows for k in ("a", "b", "c", "cx", "cy")})
     hits = []
     for row in rows:
-        template, score = HOW[row["how"]]
+        how = ("same" if row["cx"] == row["cy"] else "identifier", "family", "family2")[
+            row["distance"]
+        ]
+        template, score = HOW[how]
         a, b, c = (names.get(row[k], "?") for k in ("a", "b", "c"))
         x, y = (a, b) if row["pair"] == "ab" else (b, c)
         control = template.format(cx=names.get(row["cx"], "?"), cy=names.get(row["cy"], "?"))
@@ -128,7 +137,7 @@ def detect(config: FlagConfig, scope: FlagScope) -> list[Hit]:
                 facts={
                     "heading": row["heading"],
                     "pair": row["pair"],
-                    "control": row["how"],
+                    "control": how,
                     "chains": row["chains"],
                     "first_in": day(row["first_in"]),
                     "last_out": day(row["last_out"]),
