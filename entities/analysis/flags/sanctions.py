@@ -11,16 +11,22 @@ from .base import FlagConfig, FlagScope, Hit, entity_names, fetch
 NAME = "sanctions"
 LABEL = "Sanctions match"
 
+# Each branch carries what the page says about the listed entity, so nothing joins back to
+# `sanctioned` at the end (its row estimate is poor: a join back re-ran every branch per
+# sanctioned entity in bench/analysis.py).
 _SQL = """
-WITH sanctioned AS MATERIALIZED ({sanctioned}),
-mine AS MATERIALIZED (
+WITH sanctioned AS MATERIALIZED (
+    SELECT s.id, s.nations, s.dataset, ARRAY_TO_STRING(s.topics, ', ') AS topics
+      FROM ({sanctioned}) s
+), mine AS MATERIALIZED (
     SELECT e.id, e.countries || e.nationality AS nations
       FROM flag_entities f JOIN entities_entity e ON e.id = f.id
 ), listed AS (
-    SELECT m.id AS entity, s.id AS match, 1.0::float AS score, 'listed' AS how, '' AS detail
+    SELECT m.id AS entity, s.id AS match, 1.0::float AS score, 'listed' AS how, '' AS detail,
+           s.dataset, s.topics
       FROM mine m JOIN sanctioned s ON s.id = m.id
 ), by_identifier AS (
-    SELECT m.id, s.id, 1.0::float, 'identifier', i.scheme || ' ' || i.value
+    SELECT m.id, s.id, 1.0::float, 'identifier', i.scheme || ' ' || i.value, s.dataset, s.topics
       FROM mine m
       JOIN entities_identifier i ON i.entity_id = m.id
       JOIN entities_identifier j ON j.value = i.value
@@ -29,8 +35,8 @@ mine AS MATERIALIZED (
      WHERE s.id <> m.id
 ), names AS ({names}
 ), by_name AS (
-    SELECT m.id, s.id, 0.9 * n.similarity, 'name',
-           n.left_name || ' ~ ' || n.right_name
+    SELECT m.id, s.id, 0.9 * n.similarity, 'name', n.left_name || ' ~ ' || n.right_name,
+           s.dataset, s.topics
       FROM names n
       JOIN mine m ON m.id = n.left_id
       JOIN sanctioned s ON s.id = n.right_id
@@ -38,14 +44,13 @@ mine AS MATERIALIZED (
 ), found AS (
     SELECT * FROM listed UNION ALL SELECT * FROM by_identifier UNION ALL SELECT * FROM by_name
 )
-SELECT f.entity, f.match, MAX(f.score) AS score,
-       (ARRAY_AGG(f.how ORDER BY f.score DESC, f.how))[1] AS how,
-       (ARRAY_AGG(f.detail ORDER BY f.score DESC, f.how))[1] AS detail,
-       MIN(s.dataset) AS dataset, MIN(ARRAY_TO_STRING(s.topics, ', ')) AS topics,
-       BOOL_OR(s.is_sanctions_list) AS list_dataset
-  FROM found f JOIN sanctioned s ON s.id = f.match
- GROUP BY f.entity, f.match
- ORDER BY MAX(f.score) DESC, f.entity, f.match
+SELECT entity, match, MAX(score) AS score,
+       (ARRAY_AGG(how ORDER BY score DESC, how))[1] AS how,
+       (ARRAY_AGG(detail ORDER BY score DESC, how))[1] AS detail,
+       MIN(dataset) AS dataset, MIN(topics) AS topics
+  FROM found
+ GROUP BY entity, match
+ ORDER BY MAX(score) DESC, entity, match
  LIMIT %(limit)s
 """
 
