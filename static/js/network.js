@@ -39,8 +39,13 @@
     UnknownLink: "#6b7480",
     Trade: "#D55E00"
   };
-  // Above this many nodes the first drawing uses a quick layout (cose is quadratic).
+  // Above this many nodes the first drawing places nodes itself (cose is quadratic, and any
+  // layout run re-measures every element): rings by number of connections.
   var QUICK_LAYOUT_NODES = 300;
+  // Above this many, labels show on hover, selection and expansion only (measuring 2,000
+  // labels took most of the first frame: bench/analysis.py), and edges are drawn straight.
+  var BIG_NODES = 500;
+  var BIG_EDGES = 1500;
 
   function say(text) {
     statusLine.textContent = text;
@@ -110,12 +115,12 @@
     };
   }
 
-  function stylesheet() {
+  function stylesheet(big, manyEdges) {
     var style = [
       {
         selector: "node",
         style: {
-          "label": "data(label)", "text-wrap": "wrap", "text-max-width": "150px",
+          "label": big ? "" : "data(label)", "text-wrap": "wrap", "text-max-width": "150px",
           "font-size": 10, "color": "#1b1f24", "text-valign": "bottom", "text-margin-y": 4,
           "text-background-color": "#ffffff", "text-background-opacity": 0.75,
           "text-background-padding": "1px", "min-zoomed-font-size": 7,
@@ -128,10 +133,12 @@
         style: { "border-width": 3, "border-style": "dashed", "border-color": "#7a5300" }
       },
       { selector: "node:selected", style: { "border-width": 5, "border-color": "#f2b705" } },
+      { selector: "node:selected, node.hover, node.labelled", style: { "label": "data(label)" } },
       {
         selector: "edge",
         style: {
-          "width": "data(width)", "curve-style": "bezier", "target-arrow-shape": "triangle",
+          "width": "data(width)", "curve-style": manyEdges ? "haystack" : "bezier",
+          "haystack-radius": 0, "target-arrow-shape": "triangle",
           "arrow-scale": 0.8, "opacity": 0.85, "font-size": 9, "color": "#1b1f24",
           "text-background-color": "#ffffff", "text-background-opacity": 0.85,
           "text-rotation": "autorotate"
@@ -172,30 +179,42 @@
     });
   }
 
-  function firstLayout(cy, positioned) {
-    if (positioned) {
-      return { name: "preset", fit: true, padding: 30 };
-    }
-    if (cy.nodes().length > QUICK_LAYOUT_NODES) {
-      return {
-        name: "concentric", fit: true, padding: 30, animate: false, minNodeSpacing: 6,
-        concentric: function (node) { return node.degree(); },
-        levelWidth: function () { return 4; }
-      };
-    }
-    return { name: "cose", fit: true, padding: 30, animate: false, randomize: true, numIter: 600 };
+  function ringPositions(nodes, edges) {
+    // The best-connected in the middle, the rest on rings outwards, 40 px apart.
+    var degree = {};
+    edges.forEach(function (e) {
+      degree[e.source] = (degree[e.source] || 0) + 1;
+      degree[e.target] = (degree[e.target] || 0) + 1;
+    });
+    var order = nodes.map(function (n) { return n.id; }).sort(function (a, b) {
+      return (degree[b] || 0) - (degree[a] || 0);
+    });
+    var positions = {};
+    var ring = 0;
+    var slot = 0;
+    var capacity = 1;
+    order.forEach(function (id) {
+      if (slot >= capacity) {
+        ring += 1;
+        slot = 0;
+        capacity = Math.max(1, Math.floor(2 * Math.PI * ring));
+      }
+      var angle = (2 * Math.PI * slot) / capacity + ring * 0.5;
+      positions[id] = [40 * ring * Math.cos(angle), 40 * ring * Math.sin(angle)];
+      slot += 1;
+    });
+    return positions;
   }
 
   function start(data) {
+    window.performance.mark("network-data");
     var saved = (data.layout && data.layout.positions) || {};
+    var known = data.nodes.filter(function (n) { return saved[n.id]; }).length;
+    var positioned = data.nodes.length > 0 && known === data.nodes.length;
+    var quick = !positioned && data.nodes.length > QUICK_LAYOUT_NODES;
+    var placed = positioned ? saved : quick ? ringPositions(data.nodes, data.edges) : {};
     var elements = [];
-    var known = 0;
-    data.nodes.forEach(function (n) {
-      if (saved[n.id]) {
-        known += 1;
-      }
-      elements.push(nodeElement(n, saved[n.id]));
-    });
+    data.nodes.forEach(function (n) { elements.push(nodeElement(n, placed[n.id])); });
     data.edges.forEach(function (e) { elements.push(edgeElement(e)); });
     (data.layout.hidden || []).forEach(function (kind) {
       var input = document.querySelector("input[data-kind=\"" + kind + "\"]");
@@ -203,11 +222,11 @@
         input.checked = false;
       }
     });
-    var positioned = data.nodes.length > 0 && known === data.nodes.length;
+    var big = data.nodes.length > BIG_NODES;
     var cy = window.cytoscape({
       container: box,
       elements: elements,
-      style: stylesheet(),
+      style: stylesheet(big, data.edges.length > BIG_EDGES),
       layout: { name: "preset" },
       minZoom: 0.05,
       maxZoom: 4,
@@ -216,11 +235,19 @@
       textureOnViewport: data.nodes.length > 1000
     });
     applyHidden(cy);
+    window.performance.mark("network-created");
     cy.one("render", function () {
       // The first frame is on the screen: the browser test and bench/network_page.py read this.
       document.body.dataset.networkReady = String(Math.round(window.performance.now()));
     });
-    cy.layout(firstLayout(cy, positioned)).run();
+    if (positioned || quick) {
+      cy.fit(undefined, 30);
+    } else {
+      cy.layout({
+        name: "cose", fit: true, padding: 30, animate: false, randomize: true, numIter: 600
+      }).run();
+    }
+    window.performance.mark("network-laid-out");
     say(data.nodes.length + " entities, " + data.edges.length + " connections" +
       (data.truncated ? " (the first " + data.nodes.length + " of " + data.total + " entities)" : "") +
       ". Click an entity for its card.");
@@ -267,6 +294,7 @@
             centre.x + radius * Math.cos(angle), centre.y + radius * Math.sin(angle)
           ])));
         });
+        added.addClass("labelled");
         var edges = 0;
         data.edges.forEach(function (e) {
           if (cy.getElementById(e.id).empty()) {
@@ -309,7 +337,12 @@
   }
 
   function wire(cy) {
-    cy.on("tap", "node", function (evt) { loadCard(evt.target.id()); });
+    cy.on("tap", "node", function (evt) {
+      evt.target.closedNeighborhood("node").addClass("labelled");
+      loadCard(evt.target.id());
+    });
+    cy.on("mouseover", "node", function (evt) { evt.target.addClass("hover"); });
+    cy.on("mouseout", "node", function (evt) { evt.target.removeClass("hover"); });
     cy.on("mouseover", "edge", function (evt) { evt.target.addClass("hover"); });
     cy.on("mouseout", "edge", function (evt) { evt.target.removeClass("hover"); });
     kindBoxes().forEach(function (input) {
