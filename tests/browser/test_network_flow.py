@@ -2,7 +2,6 @@
 expanding pulls a pinned entity's dataset neighbours in, kinds hide, the layout is saved, and
 the page fits a phone."""
 
-
 import pytest
 from playwright.sync_api import expect
 
