@@ -413,3 +413,36 @@ def test_staff_mark_a_sanctions_list_others_get_404(db, client, alice, alice_cli
     client.post(url, {})
     dataset.refresh_from_db()
     assert not dataset.is_sanctions_list
+
+
+def test_a_running_flag_run_polls_itself_with_a_fragment(story, case, alice, alice_client):
+    url = reverse("analysis:flags", kwargs={"case_id": case.public_id})
+    assert "No red flags looked for yet" in alice_client.get(url).content.decode()
+    run = service.flag_run_request(case=case, actor=alice)
+    FlagRun.objects.filter(pk=run.pk).update(
+        status=JobStatus.RUNNING, current="Pass-through", detectors_done=2, detectors_total=5
+    )
+    page = alice_client.get(url).content.decode()
+    assert 'hx-trigger="every 2s"' in page and "Pass-through (2 of 5)" in page
+    fragment = alice_client.get(url, headers={"HX-Request": "true", "HX-Target": "flag-run"})
+    text = fragment.content.decode()
+    assert text.lstrip().startswith('<div id="flag-run"') and "<html" not in text
+
+
+def test_dataset_flags_are_shared_and_run_by_staff(db, client, alice_client):
+    from tests.factories import UserFactory
+
+    dataset = Dataset.objects.create(name="KZ customs")
+    s = Scope(dataset=dataset)
+    a, b, c = (_company(s, n, "KZ") for n in ("A", "B", "C"))
+    _ship(s, "2022-05-02", a, b)
+    _ship(s, "2022-05-20", b, c)
+    url = reverse("datasets:flags", kwargs={"dataset_id": dataset.public_id})
+    run_url = reverse("datasets:flags-run", kwargs={"dataset_id": dataset.public_id})
+    assert alice_client.post(run_url).status_code == 404  # not staff
+    assert "Look for red flags" not in alice_client.get(url).content.decode()
+    client.force_login(UserFactory(username="erlan", is_staff=True))
+    assert client.post(run_url).status_code == 302
+    assert FlagRun.objects.get(dataset=dataset).status == JobStatus.PENDING
+    service.flag_run_now(dataset=dataset)
+    assert "Pass-through" in alice_client.get(url).content.decode()
