@@ -90,6 +90,15 @@ def _edge_values(edge: dict[str, Any]) -> dict[str, object]:
     return {k: v for k, v in values.items() if v != ""}
 
 
+def _gexf_values(values: dict[str, object]) -> str:
+    cells = "".join(f'<attvalue for="{k}" value={_attr(v)}/>' for k, v in values.items())
+    return f"<attvalues>{cells}</attvalues>"
+
+
+def _graphml_data(cls: str, values: dict[str, object]) -> str:
+    return "".join(f'<data key="{cls}_{k}">{_text(v)}</data>' for k, v in values.items())
+
+
 def gexf_lines(*, case: Investigation, graph: Graph) -> Iterator[str]:
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     yield '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
@@ -106,23 +115,16 @@ def gexf_lines(*, case: Investigation, graph: Graph) -> Iterator[str]:
         yield "    </attributes>\n"
     yield "    <nodes>\n"
     for node in graph.nodes:
-        values = "".join(
-            f'<attvalue for="{k}" value={_attr(v)}/>' for k, v in _node_values(node).items()
-        )
         yield (
             f"      <node id={_attr(node['id'])} label={_attr(node['name'])}>"
-            f"<attvalues>{values}</attvalues></node>\n"
+            f"{_gexf_values(_node_values(node))}</node>\n"
         )
     yield "    </nodes>\n    <edges>\n"
     for edge in graph.edges:
-        values = "".join(
-            f'<attvalue for="{k}" value={_attr(v)}/>' for k, v in _edge_values(edge).items()
-        )
-        weight = edge.get("shipments") or 1
         yield (
             f"      <edge id={_attr(edge['id'])} source={_attr(edge['source'])} "
             f"target={_attr(edge['target'])} label={_attr(edge['kind'])} "
-            f'weight="{weight}"><attvalues>{values}</attvalues></edge>\n'
+            f'weight="{edge.get("shipments") or 1}">{_gexf_values(_edge_values(edge))}</edge>\n'
         )
     yield "    </edges>\n  </graph>\n</gexf>\n"
 
@@ -144,19 +146,14 @@ def graphml_lines(*, case: Investigation, graph: Graph) -> Iterator[str]:
             )
     yield f'  <graph id={_attr(case.slug)} edgedefault="directed">\n'
     for node in graph.nodes:
-        data = "".join(
-            f'<data key="node_{k}">{_text(v)}</data>' for k, v in _node_values(node).items()
-        )
         yield (
             f"    <node id={_attr(node['id'])}>"
-            f'<data key="label">{_text(node["name"])}</data>{data}</node>\n'
+            f'<data key="label">{_text(node["name"])}</data>'
+            f"{_graphml_data('node', _node_values(node))}</node>\n"
         )
     for edge in graph.edges:
-        data = "".join(
-            f'<data key="edge_{k}">{_text(v)}</data>' for k, v in _edge_values(edge).items()
-        )
         yield (
             f"    <edge id={_attr(edge['id'])} source={_attr(edge['source'])} "
-            f"target={_attr(edge['target'])}>{data}</edge>\n"
+            f"target={_attr(edge['target'])}>{_graphml_data('edge', _edge_values(edge))}</edge>\n"
         )
     yield "  </graph>\n</graphml>\n"
