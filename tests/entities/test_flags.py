@@ -446,3 +446,20 @@ def test_dataset_flags_are_shared_and_run_by_staff(db, client, alice_client):
     assert FlagRun.objects.get(dataset=dataset).status == JobStatus.PENDING
     service.flag_run_now(dataset=dataset)
     assert "Pass-through" in alice_client.get(url).content.decode()
+
+
+def test_an_entity_of_another_case_never_joins_two_owners(case, charlie):
+    """Two owners with different INNs are not one person because a third entity, in another
+    case file, carries both numbers."""
+    from tests.factories import make_case
+
+    other = make_case(owner=charlie, title="Charlie's")
+    entity_create(
+        scope=Scope(investigation=other),
+        name="Both",
+        identifiers=[("ru_inn", "500100732259"), ("ru_inn", "772853040270")],
+    )
+    s = Scope(investigation=case)
+    one = _person(s, "Ivan Petrov", ["RU"], identifiers=[("ru_inn", "500100732259")])
+    two = _person(s, "Pyotr Ivanov", ["RU"], identifiers=[("ru_inn", "772853040270")])
+    assert _round_trip(case, one, two) == []

@@ -27,7 +27,10 @@ WITH control AS MATERIALIZED (
     SELECT c.id, LEAST(c.id, MIN(o.entity_id)) AS key
       FROM (SELECT DISTINCT controller AS id FROM control) c
       LEFT JOIN entities_identifier i ON i.entity_id = c.id
+      -- only controllers in the scope: an entity of another case file sharing both numbers
+      -- must not make two of them one person here
       LEFT JOIN entities_identifier o ON o.scheme = i.scheme AND o.value = i.value
+       AND o.entity_id IN (SELECT controller FROM control)
      GROUP BY c.id
 ), fam AS (
     SELECT source_id AS a, target_id AS b, id FROM flag_links WHERE kind = 'Family'
