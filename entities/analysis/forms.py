@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import uuid
 from typing import Any
 
@@ -9,6 +10,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from ..codes import country_names
+from .flows import FlowFilters
 from .graph import EDGE_KINDS, EDGE_LABELS
 
 KIND_CHOICES = [(k, EDGE_LABELS[k]) for k in EDGE_KINDS]
@@ -102,3 +105,63 @@ class ScreeningForm(forms.Form):
                 f"The file is {uploaded.size:,} bytes; screening takes at most {limit:,}."
             )
         return uploaded
+
+
+class FlowFilterForm(forms.Form):
+    """The flows page's query string; invalid fields fall back to their defaults."""
+
+    level = forms.ChoiceField(
+        required=False,
+        initial="chapter",
+        choices=[("chapter", "HS chapter (2 digits)"), ("heading", "HS heading (4 digits)")],
+        widget=forms.Select(attrs={"id": "flows-level"}),
+    )
+    by = forms.ChoiceField(
+        required=False,
+        initial="destination",
+        choices=[("destination", "Destination country"), ("origin", "Origin country")],
+        widget=forms.Select(attrs={"id": "flows-by"}),
+    )
+    hs = forms.CharField(
+        required=False,
+        max_length=10,
+        label="HS prefix",
+        widget=forms.TextInput(
+            attrs={
+                "id": "flows-hs",
+                "inputmode": "numeric",
+                "placeholder": "HS prefix: 8542",
+                "class": "short",
+            }
+        ),
+    )
+    country = forms.ChoiceField(required=False, widget=forms.Select(attrs={"id": "flows-country"}))
+    currency = forms.CharField(required=False, max_length=3)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", "Any country"), *country_names().items()]
+
+    def clean_hs(self) -> str:
+        value = re.sub(r"[\s.]", "", self.cleaned_data["hs"])
+        if value and not value.isdigit():
+            raise ValidationError("An HS prefix is digits only.")
+        return value
+
+    def clean_currency(self) -> str:
+        value = self.cleaned_data["currency"].strip().upper()
+        return value if re.fullmatch(r"[A-Z]{3}", value) else ""
+
+    def selector_kwargs(self) -> FlowFilters:
+        """Keyword arguments for flow_table from the valid fields; defaults for the rest."""
+        data: dict[str, Any] = {}
+        if self.is_bound:
+            self.is_valid()
+            data = self.cleaned_data  # holds the valid fields even when another one is not
+        return {
+            "level": data.get("level") or "chapter",
+            "by": data.get("by") or "destination",
+            "hs_prefix": data.get("hs") or "",
+            "country": data.get("country") or "",
+            "currency": data.get("currency") or "",
+        }
