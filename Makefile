@@ -62,6 +62,16 @@ bench-search: bootstrap
 bench-entity-page: bootstrap
 	$(PY) bench/entity_page.py
 
+.PHONY: bench-analysis
+bench-analysis: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench-analysis: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
+
+# The network, paths and red flags over 100,000 entities, 1,000,000 links and 1,000,000
+# shipments, and the network page of 2,000 nodes in Chromium. Options:
+# make bench-analysis BENCH_ARGS="--only graph --only paths" (graph, paths, flags, page)
+bench-analysis: bootstrap
+	$(PY) bench/analysis.py $(BENCH_ARGS)
+
 # Text extraction in a limited child: overhead per document, and the decompression bombs of
 # issue 10 before and now (no database needed).
 .PHONY: bench-extract

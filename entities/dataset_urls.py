@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .analysis import flag_views
 
 app_name = "datasets"
 
@@ -12,4 +13,11 @@ urlpatterns = [
     path("<uuid:dataset_id>/flows/", views.dataset_flows, name="flows"),
     path("<uuid:dataset_id>/entities/<uuid:entity_id>/", views.dataset_entity, name="entity"),
     path("<uuid:dataset_id>/entities/<uuid:entity_id>/pin/", views.dataset_entity_pin, name="pin"),
+    path("<uuid:dataset_id>/flags/", flag_views.dataset_flags, name="flags"),
+    path("<uuid:dataset_id>/flags/run/", flag_views.dataset_flags_run, name="flags-run"),
+    path(
+        "<uuid:dataset_id>/sanctions-list/",
+        flag_views.dataset_sanctions_list,
+        name="sanctions-list",
+    ),
 ]

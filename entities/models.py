@@ -38,6 +38,13 @@ class Dataset(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # A sanctions list (e.g. an OpenSanctions export): every entity in it counts as sanctioned
+    # for the sanctions-match red flag and batch screening. Set by staff on the dataset page.
+    is_sanctions_list = models.BooleanField(
+        default=False,
+        help_text="Every entity of this dataset is treated as sanctioned by the red flags "
+        "and by batch screening.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -589,3 +596,7 @@ class RejectedRow(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}, {self.column}: {self.reason}"
+
+
+# The analysis package's rows (network layouts, red-flag runs and hits) live with their code.
+from .analysis.models import FlagHit, FlagRun, NetworkLayout  # noqa: E402, F401

@@ -6,7 +6,7 @@ from django.conf import settings
 
 from investigations import jobs
 
-from .models import ImportJob
+from .models import FlagRun, ImportJob
 
 PARTIES_CHANGED_RETRY_SECONDS = 5
 
@@ -36,3 +36,30 @@ def run_import(self, job: ImportJob) -> None:
     from .importing.service import import_run
 
     import_run(job=job)
+
+
+def _flag_errors(exc: Exception) -> jobs.JobOutcome | None:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return jobs.JobOutcome(
+            "The detectors took longer than the time limit; the previous hits are kept."
+        )
+    return None
+
+
+@shared_task(
+    name="entities.run_red_flags",
+    bind=True,
+    ignore_result=True,
+    soft_time_limit=settings.LONGEST_TASK_SECONDS - 60,
+    time_limit=settings.LONGEST_TASK_SECONDS,
+)
+@jobs.job_task(
+    FlagRun,
+    known=_flag_errors,
+    select_related=("investigation", "dataset"),
+    finish=False,  # flag_run_execute finishes the job together with its hits
+)
+def run_red_flags(self, run: FlagRun) -> None:
+    from .analysis.flags.service import flag_run_execute
+
+    flag_run_execute(run=run, task_id=self.request.id)

@@ -18,7 +18,9 @@ from investigations.access import Action
 from investigations.errors import DomainError
 from investigations.models import Investigation
 
-from . import flows, selectors, services
+from . import selectors, services
+from .analysis import charts, flows
+from .analysis.forms import FlowFilterForm
 from .codes import country_name
 from .forms import EntityFilterForm, EntityForm, LinkForm, ShipmentFilterForm, ShipmentForm
 from .models import LINK_ENDS, Entity, Link, Pin, Shipment
@@ -260,7 +262,7 @@ def entity_lookup(request: HttpRequest, case_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
     query = request.GET.get("q", "").strip()
     field = request.GET.get("field", "other")
-    if field not in {"other", "exporter", "importer", "party"}:
+    if field not in {"other", "exporter", "importer", "party", "source", "target"}:
         field = "other"
     chosen = request.GET.get("choose")
     if chosen:  # a candidate was picked: the hidden input and its label replace the box
@@ -555,13 +557,13 @@ def dataset_shipments(request: HttpRequest, dataset_id) -> HttpResponse:
 
 def _flows_page(request: HttpRequest, context: dict, *, case=None, dataset=None) -> HttpResponse:
     """Trade flows of a case file or dataset; htmx filter requests get only #flows-body."""
-    form = flows.FlowFilterForm(request.GET or None)
+    form = FlowFilterForm(request.GET or None)
     table = flows.flow_table(case=case, dataset=dataset, **form.selector_kwargs())
     template = "entities/flows.html"
     if request.htmx and request.htmx.target == "flows-body":
         template += "#flows-body"
     return render(
-        request, template, {**context, "form": form, "flows": table, **flows.flow_charts(table)}
+        request, template, {**context, "form": form, "flows": table, **charts.flow_charts(table)}
     )
 
 

@@ -22,6 +22,12 @@ class EvidenceConfig(AppConfig):
 
         if case_evidence_lines not in CASE_EXPORT_HOOKS:
             CASE_EXPORT_HOOKS.append(case_evidence_lines)
+        from entities.analysis.paths import CITATION_HOOKS
+
+        from .selectors import citations_for_claims
+
+        if citations_for_claims not in CITATION_HOOKS:
+            CITATION_HOOKS.append(citations_for_claims)
 
 
 def register_overview_counts() -> None:

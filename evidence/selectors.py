@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -52,6 +52,25 @@ def citations_of(**claim) -> QuerySet[Citation]:
         .select_related("document", "snapshot", "created_by")
         .order_by("created_at", "id")
     )
+
+
+def citations_for_claims(
+    *, case: Investigation, link_ids: list[int], shipment_ids: list[int]
+) -> dict[tuple[str, int], list[Citation]]:
+    """This case's citations of these links and shipments, by ("link" | "shipment", pk).
+
+    Registered in entities.analysis.paths.CITATION_HOOKS: a path's hops show their evidence.
+    Only the case's own citations, even of a dataset link that other case files cite too.
+    """
+    out: dict[tuple[str, int], list[Citation]] = {}
+    if not link_ids and not shipment_ids:
+        return out
+    for citation in citations_of(investigation=case).filter(
+        Q(link_id__in=link_ids) | Q(shipment_id__in=shipment_ids)
+    ):
+        key = ("link", citation.link_id) if citation.link_id else ("shipment", citation.shipment_id)
+        out.setdefault(key, []).append(citation)
+    return out
 
 
 def citable_evidence(*, case: Investigation) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ Local use needs no variables at all. CASEFILE_MODE=production turns on the deplo
 (`manage.py check --deploy` is clean) and makes SECRET_KEY and ALLOWED_HOSTS mandatory.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -241,6 +242,89 @@ EXTRACT_MEMORY_MB = env.int("EXTRACT_MEMORY_MB", default=512)
 EXTRACT_CPU_SECONDS = env.int("EXTRACT_CPU_SECONDS", default=180)
 EXTRACT_MAX_PDF_PAGES = env.int("EXTRACT_MAX_PDF_PAGES", default=5000)
 EXTRACT_MAX_CELLS = env.int("EXTRACT_MAX_CELLS", default=5_000_000)
+
+# --- Analysis: the network, paths, red flags, screening (README: "Red flags") ------------
+
+
+def _checked(name: str, value, ok, expected: str):
+    """A setting's value, or ImproperlyConfigured naming the variable and what it expects."""
+    if not ok(value):
+        raise ImproperlyConfigured(f"{name} must be {expected}, not {value!r}")
+    return value
+
+
+def _env_number(name: str, cast, default, ok, expected: str):
+    try:
+        value = cast(name, default=default)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be {expected}") from exc
+    return _checked(name, value, ok, expected)
+
+
+def _env_codes(name: str, default: list[str], pattern: str, expected: str) -> list[str]:
+    values = [v.strip().upper() for v in env.list(name, default=default) if v.strip()]
+    return _checked(name, values, lambda vs: all(re.fullmatch(pattern, v) for v in vs), expected)
+
+
+# Nodes on the network page at most, and nodes one expansion may add.
+NETWORK_MAX_NODES = _env_number("NETWORK_MAX_NODES", env.int, 3000, lambda v: v > 0, "> 0")
+NETWORK_EXPAND_MAX_NODES = _env_number(
+    "NETWORK_EXPAND_MAX_NODES", env.int, 1000, lambda v: v > 0, "> 0"
+)
+# Paths: the longest chain searched, and the most entities one search may visit.
+PATH_MAX_HOPS = _env_number("PATH_MAX_HOPS", env.int, 8, lambda v: 1 <= v <= 12, "1 to 12")
+PATH_MAX_VISITED = _env_number("PATH_MAX_VISITED", env.int, 200_000, lambda v: v > 0, "> 0")
+# Red flags: newly founded intermediaries.
+FLAG_FOUNDED_AFTER = _checked(
+    "FLAG_FOUNDED_AFTER",
+    env.str("FLAG_FOUNDED_AFTER", default="2022-02-24"),
+    lambda v: re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", v) is not None,
+    "a date, YYYY-MM-DD",
+)
+FLAG_INTERMEDIARY_COUNTRIES = _env_codes(
+    "FLAG_INTERMEDIARY_COUNTRIES",
+    ["KZ", "AM", "KG", "GE", "AE", "TR", "UZ"],
+    "[A-Z]{2}",
+    "ISO country codes, comma-separated",
+)
+FLAG_OWNER_NATIONALITIES = _env_codes(
+    "FLAG_OWNER_NATIONALITIES", ["RU", "BY"], "[A-Z]{2}", "ISO country codes, comma-separated"
+)
+# Sensitive goods: HS chapters (2 digits) or headings (4 and more), comma-separated.
+FLAG_SENSITIVE_HS = _env_codes(
+    "FLAG_SENSITIVE_HS",
+    ["85", "88", "90", "8542", "8517", "8526", "8806"],
+    "[0-9]{2,10}",
+    "HS codes of 2 to 10 digits, comma-separated",
+)
+# Round trips: B ships on to C within this many days of receiving from A.
+FLAG_ROUND_TRIP_DAYS = _env_number(
+    "FLAG_ROUND_TRIP_DAYS", env.int, 365, lambda v: v > 0, "a number of days > 0"
+)
+# Pass-through: the same HS heading out within N days, quantity or value equal within a
+# relative tolerance (0.01 = 1%).
+FLAG_PASS_THROUGH_DAYS = _env_number(
+    "FLAG_PASS_THROUGH_DAYS", env.int, 30, lambda v: v > 0, "a number of days > 0"
+)
+FLAG_PASS_THROUGH_TOLERANCE = _env_number(
+    "FLAG_PASS_THROUGH_TOLERANCE", env.float, 0.01, lambda v: 0 <= v < 1, "between 0 and 1"
+)
+# Trade surges: growth factor year over year, and the smallest base year worth comparing.
+FLAG_SURGE_FACTOR = _env_number("FLAG_SURGE_FACTOR", env.float, 2.0, lambda v: v > 1, "> 1")
+FLAG_SURGE_MIN_VALUE = _env_number(
+    "FLAG_SURGE_MIN_VALUE", env.float, 50_000.0, lambda v: v >= 0, ">= 0"
+)
+# Sanctions matches by name: normalized-name similarity (pg_trgm) at least this, same country.
+FLAG_SANCTIONS_NAME_SIMILARITY = _env_number(
+    "FLAG_SANCTIONS_NAME_SIMILARITY", env.float, 0.9, lambda v: 0 < v <= 1, "in (0, 1]"
+)
+# Hits kept per detector and run, best first.
+FLAG_MAX_HITS = _env_number("FLAG_MAX_HITS", env.int, 500, lambda v: v > 0, "> 0")
+# Batch screening uploads.
+SCREENING_MAX_ROWS = _env_number("SCREENING_MAX_ROWS", env.int, 1000, lambda v: v > 0, "> 0")
+SCREENING_MAX_BYTES = _env_number(
+    "SCREENING_MAX_BYTES", env.int, 2 * 1024 * 1024, lambda v: v > 0, "> 0"
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from entities.analysis import flag_views
 from evidence import views as evidence_views
 from investigations.login import AdminLoginForm, LoginForm
 
@@ -15,11 +16,13 @@ urlpatterns = [
     path("cases/", include("investigations.urls")),
     path("cases/<uuid:case_id>/", include("entities.urls")),
     path("cases/<uuid:case_id>/", include("evidence.urls")),
+    path("cases/<uuid:case_id>/", include("entities.analysis.urls")),
     # Evidence downloads on EVIDENCE_DOWNLOAD_ORIGIN: a signed, expiring link is the key.
     path("dl/<str:token>", evidence_views.signed_download, name="evidence-signed"),
     path("datasets/", include("entities.dataset_urls")),
     path("imports/", include("entities.import_urls")),
     path("search/", views.search, name="search"),
+    path("screening/", flag_views.screening_page, name="screening"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path(

@@ -22,7 +22,17 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from entities.models import Dataset, Entity, ImportJob, Link, LinkKind, RejectedRow, Shipment
+from entities.models import (
+    Dataset,
+    Entity,
+    FlagHit,
+    FlagRun,
+    ImportJob,
+    Link,
+    LinkKind,
+    RejectedRow,
+    Shipment,
+)
 from entities.services import Scope, entity_create, link_create, pin_entity, shipment_create
 from evidence.models import Citation, Document, Snapshot, Watch
 from investigations import activity, jobs
@@ -49,6 +59,7 @@ OBJECT_IDS: dict[str, Callable[[World], uuid.UUID]] = {
     "case_id": lambda w: w.case.public_id,
     "member_id": lambda w: Membership.objects.get(investigation=w.case, user=w.bob).public_id,
     "invitation_id": lambda w: Invitation.objects.get(investigation=w.case).public_id,
+    "hit_id": lambda w: FlagHit.objects.get(run__investigation=w.case).public_id,
     "entity_id": lambda w: Entity.objects.get(investigation=w.case, name=COMPANY).public_id,
     "link_id": lambda w: Link.objects.filter(investigation=w.case).order_by("id")[0].public_id,
     "shipment_id": lambda w: (
@@ -210,6 +221,10 @@ def build_world() -> World:
     )
     Citation.objects.create(investigation=case, document=document, entity=company, page=1)
     Invitation.objects.create(investigation=case, email="dora@paper.example", role="viewer")
+    run = FlagRun.objects.create(investigation=case, status="done")
+    FlagHit.objects.create(
+        run=run, detector="pass_through", score=1, explanation="x", entity_ids=[]
+    )
     assert snapshot.pk
     return World(
         alice=alice,

@@ -9,17 +9,9 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
-from entities.flows import (
-    FlowCell,
-    FlowFilterForm,
-    FlowKey,
-    _growth,
-    bar_chart_svg,
-    compact_number,
-    flow_charts,
-    flow_table,
-    line_chart_svg,
-)
+from entities.analysis.charts import bar_chart_svg, compact_number, flow_charts, line_chart_svg
+from entities.analysis.flows import FlowCell, FlowKey, _growth, flow_table
+from entities.analysis.forms import FlowFilterForm
 from entities.models import Dataset, FlowSummary, Shipment
 from entities.services import Scope, shipment_create
 from tests.factories import UserFactory, make_case

@@ -542,7 +542,7 @@ def test_companies_never_touch_other_scopes(dataset, case):
 @pytest.mark.parametrize("per_batch", [True, False], ids=["per-batch", "per-row"])
 def test_flow_summary_follows_imports_in_several_batches(dataset, settings, per_batch):
     """Per batch, the loader sums what it inserts itself; per row, the INSERT trigger does."""
-    from entities.flows import flow_table
+    from entities.analysis.flows import flow_table
 
     settings.IMPORT_BATCH_FOREIGN_KEYS = per_batch
     rows = [
