@@ -112,17 +112,17 @@ def test_the_story_raises_its_three_flags(story, case):
 def test_a_company_founded_in_2019_is_not_newly_founded(story, case):
     from entities.services import entity_update
 
-    entity_update(entity=story["dala"], start_date="2019-06-01")
+    entity_update(entity=story["dala"], case=case, start_date="2019-06-01")
     assert not _by(_hits(case=case), "newly_founded")
 
 
 def test_a_partial_date_that_may_be_after_the_cutoff_is_flagged_less_surely(story, case):
     from entities.services import entity_update
 
-    entity_update(entity=story["dala"], start_date="2022")
+    entity_update(entity=story["dala"], case=case, start_date="2022")
     (hit,) = _by(_hits(case=case), "newly_founded")
     assert hit.score == 0.6 and "not precise enough" in hit.explanation
-    entity_update(entity=story["dala"], start_date="2022-01")
+    entity_update(entity=story["dala"], case=case, start_date="2022-01")
     assert not _by(_hits(case=case), "newly_founded")
 
 
