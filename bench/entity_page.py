@@ -397,7 +397,7 @@ def breakdown(owner, case, hub) -> dict:
     from django.test import RequestFactory
     from django_htmx.middleware import HtmxDetails
 
-    from entities import selectors, views
+    from entities import search, selectors, views
     from entities.forms import LinkForm
     from entities.models import Shipment
     from investigations import access
@@ -416,7 +416,7 @@ def breakdown(owner, case, hub) -> dict:
         "entity_recent_shipments": lambda: selectors.entity_recent_shipments(
             entity=entity, case=case
         ),
-        "possible_duplicates": lambda: selectors.possible_duplicates(entity=entity),
+        "possible_duplicates": lambda: search.possible_duplicates(entity=entity),
         "entity_activity": lambda: list(selectors.entity_activity(entity=entity)),
         "_entity_page_context (links, totals, recent)": lambda: views._entity_page_context(
             entity, case
@@ -427,7 +427,7 @@ def breakdown(owner, case, hub) -> dict:
         **views._entity_page_context(entity, case),
         "case": case,
         "tab": "entities",
-        "duplicates": selectors.possible_duplicates(entity=entity),
+        "duplicates": search.possible_duplicates(entity=entity),
         "activity": list(selectors.entity_activity(entity=entity)),
         "link_form": LinkForm(),
     }

@@ -17,7 +17,7 @@ from investigations.access import Action
 from investigations.errors import DomainError
 from investigations.models import Investigation
 
-from . import flows, selectors, services
+from . import flows, search, selectors, services
 from .codes import country_name
 from .forms import EntityFilterForm, EntityForm, LinkForm, ShipmentFilterForm, ShipmentForm
 from .models import LINK_ENDS, Dataset, Entity, Link, Pin, Shipment
@@ -160,7 +160,7 @@ def entity_detail(request: HttpRequest, case_id, entity_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
     entity = selectors.entity_in_case(case=case, public_id=entity_id)
     context = _entity_page_context(entity, case, all_links=request.GET.get("links") == "all")
-    duplicates = selectors.possible_duplicates(entity=entity)
+    duplicates = search.possible_duplicates(entity=entity, case=case)
     return render(
         request,
         "entities/detail.html",
@@ -277,9 +277,7 @@ def entity_lookup(request: HttpRequest, case_id) -> HttpResponse:
     hits = []
     if len(query) >= 2:
         pinned = _pinned_ids(case)
-        for hit in selectors.search_entities(
-            user=request.user, query=query, limit=LOOKUP_LIMIT * 2
-        ):
+        for hit in search.search_entities(user=request.user, query=query, limit=LOOKUP_LIMIT * 2):
             entity = hit.entity
             if str(entity.public_id) == exclude:
                 continue
@@ -522,6 +520,7 @@ def dataset_entity(request: HttpRequest, dataset_id, entity_id) -> HttpResponse:
             **_entity_page_context(entity, None),
             "dataset": dataset,
             "writable_cases": writable,
+            "duplicates": search.possible_duplicates(entity=entity),
         },
     )
 

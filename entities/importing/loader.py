@@ -17,17 +17,23 @@ advisory lock, so two files cannot both create the same party or shipment.
 Parties (shipment exporters and importers, registry companies) resolve to entities of this
 dataset only, never of another dataset or of a case file:
 1. by identifier: an Identifier with the same value (any scheme) on an entity of the dataset;
-2. else by normalized name (EntityName.norm, names and aliases); of several namesakes, the one
-   whose name was recorded first, so that a re-import resolves every party as the first import
-   did. A party that comes with an identifier only matches entities without any identifier:
-   namesakes with different registration numbers stay apart;
-3. else a new Company entity, with EntityName rows and an Identifier. Shipment parties' numbers
-   get the scheme "registration": telling a BIN from an INN needs a country and a checksum per
-   value, which is too costly here; a registry import (load_companies) upgrades the scheme.
-Within a file, a party is one identifier or, without one, one normalized name: "ТОО «Казах Чип
-Трейд»", "TOO Kazakh Chip Treyd" and "Kazakh Chip Treyd LLP" become one entity, named by the
-spelling most frequent in the batch where it first appears; the other spellings become aliases
-(and EntityName rows), also of existing entities.
+2. else by name: the NAME match key of the spelling's BGN/PCGN transliteration (entities.names:
+   its words' transliteration skeletons, sorted; legal forms, quotes and word order do not
+   count) equal to a NAME key of an entity of the dataset (entities_namekey, every name, alias
+   and transliteration). Only that exact key merges parties automatically: a false merge in
+   evidence is worse than a duplicate, so names that merely sound alike or differ by a typo
+   are left to the possible-duplicates list. Of several namesakes, the one whose key was
+   recorded first, so that a re-import resolves every party as the first import did. A party
+   that comes with an identifier only matches entities without any identifier: namesakes with
+   different registration numbers stay apart;
+3. else a new Company entity, with EntityName and NameKey rows and an Identifier. Shipment
+   parties' numbers get the scheme "registration": telling a BIN from an INN needs a country
+   and a checksum per value, which is too costly here; a registry import (load_companies)
+   upgrades the scheme.
+Within a file, a party is one identifier or, without one, one NAME key: "ТОО «Казах Чип
+Трейд»", "TOO Kazakh Chip Treyd", "Kazakh Chip Treyd LLP" and "Qazaq Chip Treyd" become one
+entity, named by the spelling most frequent in the batch where it first appears; the other
+spellings become aliases (with EntityName and NameKey rows), also of existing entities.
 
 Foreign keys are checked per batch, not per row, when the database role may set
 session_replication_role (settings.IMPORT_BATCH_FOREIGN_KEYS): the shipment merge runs with
@@ -86,12 +92,13 @@ class LoadResult:
 
 # --- Staging -----------------------------------------------------------------------------
 
-# Party key: "i:<identifier>" when the row gives one, else "n:<normalized name>"; computed by
-# Postgres while the rows are copied in (generated columns), not in Python.
+# Party key: "i:<identifier>" when the row gives one, else "n:<NAME match key>" (the first of
+# the name's keys, entities.names.name_forms); computed by Postgres while the rows are copied
+# in (generated columns), not in Python.
 _IDENT = "left(btrim({p}), 64)"
 _PARTY_KEY = (
     "CASE WHEN btrim({p}) <> '' THEN 'i:' || left(btrim({p}), 64)"
-    " WHEN {norm} <> '' THEN 'n:' || {norm} END"
+    " WHEN {norm} <> '' THEN 'n:' || coalesce(nullif(substr({keys}[1], 2), ''), {norm}) END"
 )
 
 SHIPMENT_COLUMNS = (
@@ -102,12 +109,12 @@ SHIPMENT_COLUMNS = (
     "declaration_number",
     "exporter",
     "exporter_norm",
-    "exporter_phonetic",
+    "exporter_keys",
     "exporter_country",
     "exporter_id",
     "importer",
     "importer_norm",
-    "importer_phonetic",
+    "importer_keys",
     "importer_country",
     "importer_id",
     "origin_country",
@@ -130,6 +137,8 @@ _SHIPMENT_TYPES = {
     "quantity": "numeric",
     "value": "numeric",
     "public_id": "uuid",
+    "exporter_keys": "text[]",
+    "importer_keys": "text[]",
 }
 SHIPMENT_TABLES = f"""
 CREATE TEMPORARY TABLE import_staging (
@@ -137,9 +146,9 @@ CREATE TEMPORARY TABLE import_staging (
     exporter_ident text GENERATED ALWAYS AS ({_IDENT.format(p="exporter_id")}) STORED,
     importer_ident text GENERATED ALWAYS AS ({_IDENT.format(p="importer_id")}) STORED,
     exporter_key {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="exporter_id", norm="exporter_norm")}) STORED,
+        ({_PARTY_KEY.format(p="exporter_id", norm="exporter_norm", keys="exporter_keys")}) STORED,
     importer_key {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="importer_id", norm="importer_norm")}) STORED
+        ({_PARTY_KEY.format(p="importer_id", norm="importer_norm", keys="importer_keys")}) STORED
 ) ON COMMIT DROP;
 -- The import_keys of earlier batches: a later line with one of them is a duplicate.
 CREATE TEMPORARY TABLE import_seen (import_key {KEY} PRIMARY KEY) ON COMMIT DROP;
@@ -155,20 +164,20 @@ COMPANY_COLUMNS = (
     "import_key",
     "name",
     "norm",
-    "phonetic",
+    "keys",
     "country",
     "registration_number",
     "scheme",
     "incorporation_date",
     "address",
 )
-_COMPANY_TYPES = {"line": "integer", "import_key": KEY}
+_COMPANY_TYPES = {"line": "integer", "import_key": KEY, "keys": "text[]"}
 COMPANY_TABLES = f"""
 CREATE TEMPORARY TABLE import_staging (
     {", ".join(f"{c} {_COMPANY_TYPES.get(c, 'text')}" for c in COMPANY_COLUMNS)},
     ident text GENERATED ALWAYS AS ({_IDENT.format(p="registration_number")}) STORED,
     pkey {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="registration_number", norm="norm")}) STORED
+        ({_PARTY_KEY.format(p="registration_number", norm="norm", keys="keys")}) STORED
 ) ON COMMIT DROP;
 """
 
@@ -190,7 +199,7 @@ CREATE TEMPORARY TABLE import_new (
     scheme text NOT NULL,
     name text NOT NULL,
     norm text NOT NULL,
-    phonetic text NOT NULL,
+    keys text[] NOT NULL,
     countries varchar(2)[] NOT NULL DEFAULT '{{}}',
     start_date text NOT NULL DEFAULT '',
     addresses text[] NOT NULL DEFAULT '{{}}',
@@ -204,7 +213,7 @@ CREATE TEMPORARY TABLE import_mention (
     ident text NOT NULL,
     name text NOT NULL,
     norm text NOT NULL,
-    phonetic text NOT NULL,
+    keys text[] NOT NULL,
     country text NOT NULL,
     n bigint NOT NULL,
     first_line integer NOT NULL
@@ -243,10 +252,10 @@ SELECT coalesce(array_agg(scheme), '{}') FROM scheme WHERE scheme IS NOT NULL
 """
 
 
-def _norm_of(name: str) -> tuple[str, str]:
-    """Normalized and phonetic form of a name the parser did not normalize."""
-    norm, phonetic = name_forms(name)
-    return norm or " ".join(name.casefold().split()), phonetic
+def _norm_of(name: str) -> tuple[str, list[str]]:
+    """Normalized form and match keys of a name the parser did not normalize."""
+    norm, keys = name_forms(name)
+    return norm or " ".join(name.casefold().split()), keys
 
 
 def _row_key(values: Sequence[Any]) -> str:
@@ -256,20 +265,20 @@ def _row_key(values: Sequence[Any]) -> str:
 
 
 def _completed_shipment(row: ShipmentRow) -> ShipmentRow:
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     for party in ("exporter", "importer"):
         name = getattr(row, party)
         if name and not getattr(row, f"{party}_norm"):
-            changes[f"{party}_norm"], changes[f"{party}_phonetic"] = _norm_of(name)
+            changes[f"{party}_norm"], changes[f"{party}_keys"] = _norm_of(name)
     if not row.import_key:
         changes["import_key"] = _row_key(attrgetter(*SHIPMENT_COLUMNS[2:-1])(row))
     return replace(row, **changes)
 
 
 def _completed_company(row: CompanyRow) -> CompanyRow:
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     if row.name and not row.norm:
-        changes["norm"], changes["phonetic"] = _norm_of(row.name)
+        changes["norm"], changes["keys"] = _norm_of(row.name)
     if not row.import_key:
         changes["import_key"] = _row_key(attrgetter(*COMPANY_COLUMNS[2:])(row))
     if not row.scheme:
@@ -459,29 +468,29 @@ def _count(cursor: psycopg.Cursor, sql: str, params: dict[str, Any] | None = Non
 
 SHIPMENT_MENTIONS = """
 INSERT INTO pg_temp.import_mention
-SELECT pkey, ident, left(name, 500), left(norm, 500), left(phonetic, 200), left(country, 2),
-       count(*), min(line)
+SELECT pkey, ident, left(name, 500), left(norm, 500), keys, left(country, 2), count(*),
+       min(line)
 FROM (
     SELECT exporter_key AS pkey, exporter_ident AS ident, exporter AS name, exporter_norm AS norm,
-           exporter_phonetic AS phonetic, exporter_country AS country, line
+           exporter_keys AS keys, exporter_country AS country, line
     FROM pg_temp.import_staging WHERE exporter_key IS NOT NULL
     UNION ALL
-    SELECT importer_key, importer_ident, importer, importer_norm, importer_phonetic,
+    SELECT importer_key, importer_ident, importer, importer_norm, importer_keys,
            importer_country, line
     FROM pg_temp.import_staging WHERE importer_key IS NOT NULL
 ) AS m
-GROUP BY pkey, ident, name, norm, phonetic, country
+GROUP BY pkey, ident, name, norm, keys, country
 """
 
 # Parties new in this batch, named by their most frequent spelling (the first on a tie), with
 # the countries the rows give them.
 SHIPMENT_NEW_PARTIES = """
-INSERT INTO pg_temp.import_new (pkey, ident, scheme, name, norm, phonetic, countries, first_line)
-SELECT DISTINCT ON (s.pkey) s.pkey, s.ident, 'registration', s.name, s.norm, s.phonetic,
+INSERT INTO pg_temp.import_new (pkey, ident, scheme, name, norm, keys, countries, first_line)
+SELECT DISTINCT ON (s.pkey) s.pkey, s.ident, 'registration', s.name, s.norm, s.keys,
        coalesce(c.countries, '{}'), s.first_line
 FROM (
-    SELECT pkey, ident, name, norm, phonetic, sum(n) AS n, min(first_line) AS first_line
-    FROM pg_temp.import_mention GROUP BY pkey, ident, name, norm, phonetic
+    SELECT pkey, ident, name, norm, keys, sum(n) AS n, min(first_line) AS first_line
+    FROM pg_temp.import_mention GROUP BY pkey, ident, name, norm, keys
 ) AS s
 LEFT JOIN (
     SELECT pkey, array_agg(DISTINCT country COLLATE "C" ORDER BY country COLLATE "C")
@@ -494,18 +503,17 @@ ORDER BY s.pkey, s.name = '', s.n DESC, s.first_line
 
 COMPANY_MENTIONS = """
 INSERT INTO pg_temp.import_mention
-SELECT pkey, ident, left(name, 500), left(norm, 500), left(phonetic, 200), '', count(*),
-       min(line)
+SELECT pkey, ident, left(name, 500), left(norm, 500), keys, '', count(*), min(line)
 FROM pg_temp.import_staging WHERE pkey IS NOT NULL
-GROUP BY pkey, ident, name, norm, phonetic
+GROUP BY pkey, ident, name, norm, keys
 """
 
 # Companies: the first row of a key wins; later rows with the key are duplicates.
 COMPANY_NEW_PARTIES = """
 INSERT INTO pg_temp.import_new
-    (pkey, ident, scheme, name, norm, phonetic, countries, start_date, addresses, first_line)
+    (pkey, ident, scheme, name, norm, keys, countries, start_date, addresses, first_line)
 SELECT DISTINCT ON (pkey) pkey, ident, CASE WHEN ident <> '' THEN left(scheme, 20) ELSE '' END,
-       left(name, 500), left(norm, 500), left(phonetic, 200),
+       left(name, 500), left(norm, 500), keys,
        CASE WHEN country <> '' THEN ARRAY[left(country, 2)] ELSE '{}' END,
        incorporation_date,
        CASE WHEN btrim(address) <> '' THEN ARRAY[btrim(address)] ELSE '{}' END,
@@ -527,19 +535,20 @@ UPDATE pg_temp.import_new AS p SET entity_id = (
 WHERE p.ident <> ''
 """
 
-# By name: the entity whose name form (EntityName) with that norm was recorded first. Not the
-# lowest entity id: an import adds aliases to older entities, and a re-import would then pick
-# an older namesake; rows added later never come first, so a re-import decides as before.
-# ("c.id + 0" keeps min() off the primary key index: walking it in order, filtering by norm,
-# looks cheap to the planner and reads the whole table.)
+# By name: the entity whose NAME key (entities_namekey, kind 1) equal to the party's was
+# recorded first. Not the lowest entity id: an import adds aliases to older entities, and a
+# re-import would then pick an older namesake; keys added later never come first, so a
+# re-import decides as before. ("c.id + 0" keeps min() off the primary key index: walking it
+# in order, filtering by key, looks cheap to the planner and reads the whole table.)
 # Any spelling of an identified party may match, but only entities without identifiers.
 RESOLVE_IDENTIFIED_BY_NAME = """
 UPDATE pg_temp.import_new AS p SET entity_id = (
-    SELECT en.entity_id FROM entities_entityname AS en WHERE en.id = (
+    SELECT k.entity_id FROM entities_namekey AS k WHERE k.id = (
         SELECT min(c.id + 0)
         FROM pg_temp.import_mention AS mn
-        JOIN entities_entityname AS c ON c.norm = mn.norm
-        WHERE mn.pkey = p.pkey AND mn.norm <> '' AND c.dataset_id + 0 = %(dataset)s
+        JOIN entities_namekey AS c
+          ON c.kind = 1 AND c.key = substr(mn.keys[1], 2) AND c.investigation_id IS NULL
+        WHERE mn.pkey = p.pkey AND mn.keys[1] LIKE '1%%' AND c.dataset_id + 0 = %(dataset)s
           AND NOT EXISTS (
               SELECT 1 FROM entities_identifier AS i WHERE i.entity_id = c.entity_id OFFSET 0
           )
@@ -550,9 +559,10 @@ WHERE p.ident <> '' AND p.entity_id IS NULL
 
 RESOLVE_BY_NAME = """
 UPDATE pg_temp.import_new AS p SET entity_id = (
-    SELECT en.entity_id FROM entities_entityname AS en WHERE en.id = (
-        SELECT min(c.id + 0) FROM entities_entityname AS c
-        WHERE c.norm = p.norm AND c.dataset_id + 0 = %(dataset)s
+    SELECT k.entity_id FROM entities_namekey AS k WHERE k.id = (
+        SELECT min(c.id + 0) FROM entities_namekey AS c
+        WHERE c.kind = 1 AND c.key = substr(p.pkey, 3) AND c.investigation_id IS NULL
+          AND c.dataset_id + 0 = %(dataset)s
     )
 )
 WHERE p.ident = '' AND p.entity_id IS NULL
@@ -580,11 +590,20 @@ WHERE created AND (ident <> '') = %(identified)s
 """
 
 CREATE_NAMES = """
-INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm, phonetic)
+INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm)
 SELECT entity_id, NULL, %(dataset)s, CASE WHEN name <> '' THEN name ELSE ident END,
-       CASE WHEN name <> '' THEN norm ELSE lower(ident) END, phonetic
+       CASE WHEN name <> '' THEN norm ELSE lower(ident) END
 FROM pg_temp.import_new
 WHERE created AND (ident <> '') = %(identified)s
+"""
+
+# The keys the parser computed (entities.names.name_forms: kind digit, then key).
+CREATE_KEYS = """
+INSERT INTO entities_namekey (entity_id, investigation_id, dataset_id, kind, key)
+SELECT DISTINCT p.entity_id, NULL::bigint, %(dataset)s::bigint, substr(k, 1, 1)::smallint,
+       substr(k, 2)
+FROM pg_temp.import_new AS p CROSS JOIN unnest(p.keys) AS k
+WHERE p.created AND (p.ident <> '') = %(identified)s
 """
 
 # A registry knows the scheme a shipment file could not tell: "registration" becomes "kz_bin".
@@ -629,7 +648,7 @@ WITH new_spelling AS (
     ON CONFLICT DO NOTHING
     RETURNING pkey, name
 ), spelling AS (
-    SELECT DISTINCT ON (p.entity_id, lower(m.name)) p.entity_id, m.name, m.norm, m.phonetic,
+    SELECT DISTINCT ON (p.entity_id, lower(m.name)) p.entity_id, m.name, m.norm, m.keys,
            m.first_line
     FROM new_spelling AS ns
     JOIN pg_temp.import_mention AS m ON m.pkey = ns.pkey AND m.name COLLATE "C" = ns.name
@@ -643,11 +662,22 @@ WITH new_spelling AS (
     WHERE lower(s.name) <> lower(e.name)
       AND NOT EXISTS (SELECT 1 FROM unnest(e.aliases) AS a WHERE lower(a) = lower(s.name))
 ), named AS (
-    INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm, phonetic)
-    SELECT f.entity_id, NULL, %(dataset)s, f.name, f.norm, f.phonetic FROM fresh AS f
+    INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm)
+    SELECT f.entity_id, NULL, %(dataset)s, f.name, f.norm FROM fresh AS f
     WHERE NOT EXISTS (
         SELECT 1 FROM entities_entityname AS en
         WHERE en.entity_id = f.entity_id AND lower(en.name) = lower(f.name) OFFSET 0
+    )
+), keyed AS (
+    -- The new spellings' keys the entity does not have yet (an index probe each).
+    INSERT INTO entities_namekey (entity_id, investigation_id, dataset_id, kind, key)
+    SELECT DISTINCT f.entity_id, NULL::bigint, %(dataset)s::bigint, substr(k, 1, 1)::smallint,
+           substr(k, 2)
+    FROM fresh AS f CROSS JOIN unnest(f.keys) AS k
+    WHERE NOT EXISTS (
+        SELECT 1 FROM entities_namekey AS nk
+        WHERE nk.kind = substr(k, 1, 1)::smallint AND nk.key = substr(k, 2)
+          AND nk.investigation_id IS NULL AND nk.entity_id = f.entity_id OFFSET 0
     )
 ), aliased AS (
     UPDATE entities_entity AS e
@@ -682,6 +712,7 @@ def _resolve_parties(cursor: psycopg.Cursor, params: dict[str, Any], *, new: int
                 created += cursor.rowcount
                 cursor.execute(CREATE_ENTITIES, step)
                 cursor.execute(CREATE_NAMES, step)
+                cursor.execute(CREATE_KEYS, step)
         cursor.execute(UPGRADE_SCHEMES, params)
         cursor.execute(ADD_IDENTIFIERS, params)
         cursor.execute(REMEMBER_PARTIES, params)
@@ -908,6 +939,7 @@ def load_shipments(
                 "entities_shipment",
                 "entities_entity",
                 "entities_entityname",
+                "entities_namekey",
                 "entities_identifier",
             ),
         )
@@ -1012,7 +1044,12 @@ def load_companies(
         _end(
             cursor,
             read=read,
-            tables=("entities_entity", "entities_entityname", "entities_identifier"),
+            tables=(
+                "entities_entity",
+                "entities_entityname",
+                "entities_namekey",
+                "entities_identifier",
+            ),
         )
     return LoadResult(
         read=read,

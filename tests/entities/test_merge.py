@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from entities.models import Entity, Identifier, Link, LinkKind, Pin, Shipment
-from entities.selectors import possible_duplicates
+from entities.search import possible_duplicates
 from entities.services import (
     Scope,
     entity_create,

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from entities.selectors import search_entities
+from entities.search import search_entities
 from entities.services import Scope, entity_create
 from tests.factories import make_case
 
