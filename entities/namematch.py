@@ -16,7 +16,16 @@ from itertools import combinations, product
 from rapidfuzz.distance import DamerauLevenshtein
 
 from .identifiers import _compact_chars
-from .names import NameKind, Spelling, initials_keys, is_initial, skeleton, sound, spellings
+from .names import (
+    CYRILLIC,
+    NameKind,
+    Spelling,
+    initials_keys,
+    is_initial,
+    skeleton,
+    sound,
+    spellings,
+)
 
 
 class Reason(IntEnum):
@@ -205,8 +214,11 @@ def _align(q_sp: Spelling, c_words: list[str], c_skels: list[str]) -> tuple[floa
     return total / (len(q_sp.skeletons) + MISSING_WORD_COST * missing), worst
 
 
-def score_name(query: Query, norm: str) -> tuple[float, Reason]:
-    """How well a stored name (its normalized form) matches the query, and why; 0 to 1."""
+def score_name(query: Query, norm: str, name: str = "") -> tuple[float, Reason]:
+    """How well a stored name (its normalized form) matches the query, and why; 0 to 1.
+
+    The same words are "the same name" only in the same script and spelling; in another
+    script or transliteration they are a transliteration."""
     c_words = norm.split()
     if not c_words or not query.spellings:
         return 0.0, Reason.TYPO
@@ -216,7 +228,9 @@ def score_name(query: Query, norm: str) -> tuple[float, Reason]:
         score, why = _align(sp, c_words, c_skels)
         if score > best[0] or (score == best[0] and why < best[1]):
             best = (score, why)
-    # The same words in the BGN spelling of both: the same name, whatever the script.
-    if best[0] >= 1.0 and sorted(query.spellings[0].words) == sorted(c_words):
-        best = (1.0, Reason.SAME)
+    if best[1] == Reason.SAME and (
+        sorted(query.spellings[0].words) != sorted(c_words)
+        or (name and bool(CYRILLIC.search(name)) != bool(CYRILLIC.search(query.text)))
+    ):
+        best = (best[0], Reason.TRANSLITERATION)
     return best

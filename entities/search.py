@@ -157,7 +157,7 @@ def rank(queries: list[Query], rows: list[tuple], *, identified: set[int]) -> li
         best = (-1.0, Reason.TYPO, "")
         for query in queries:
             for name, norm in zip(names, norms, strict=True):
-                score, why = score_name(query, norm)
+                score, why = score_name(query, norm, name)
                 if score > best[0] or (score == best[0] and why < best[1]):
                     best = (score, why, name)
         score, why, name = best

@@ -288,6 +288,7 @@ def entity_lookup(request: HttpRequest, case_id) -> HttpResponse:
                     "entity": entity,
                     "in_case": entity.investigation_id == case.pk or entity.pk in pinned,
                     "matched": hit.matched_name,
+                    "why": hit.why,
                 }
             )
         hits.sort(key=lambda h: not h["in_case"])
