@@ -486,7 +486,7 @@ def is_russian_style_person(s: Spec) -> bool:
 
 
 def initials(s: Spec, rng: random.Random) -> str:
-    """"Петров И.С.", "I. S. Petrov", "Petrov I." (the patronymic's initial left out)."""
+    """ "Петров И.С.", "I. S. Petrov", "Petrov I." (the patronymic's initial left out)."""
     if is_russian_style_person(s):
         surname, given, patr = s.words
         roll = rng.random()
@@ -514,7 +514,7 @@ def name_order(s: Spec, rng: random.Random) -> str:
 
 
 def no_patronymic(s: Spec, rng: random.Random) -> str:
-    """"Petrov Ivan" or "Ivan Petrov" for "Petrov Ivan Sergeevich"."""
+    """ "Petrov Ivan" or "Ivan Petrov" for "Petrov Ivan Sergeevich"."""
     surname, given, _ = s.words
     return f"{surname} {given}" if rng.random() < 0.5 else f"{given} {surname}"
 

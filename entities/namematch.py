@@ -90,9 +90,15 @@ def parse_query(text: str) -> Query:
     )
 
 
-def deletions(word: str) -> list[str]:
-    """The word and its one-letter deletions (entities_nametoken.deletions, migration 0008)."""
-    return [word, *{word[:i] + word[i + 1 :] for i in range(len(word))}]
+def deletions(word: str, depth: int = 1) -> list[str]:
+    """The word and its one-letter deletions (entities_nametoken.deletions, migration 0008);
+    with depth 2, also its two-letter deletions, which meet the one-letter deletions of a word
+    two edits away (a Cyrillic typo often changes two letters of the transliteration: "д" ->
+    "ш" is "d" -> "sh")."""
+    found = {word}
+    for _ in range(depth):
+        found |= {w[:i] + w[i + 1 :] for w in found for i in range(len(w))}
+    return [word, *sorted(found - {word})]
 
 
 def max_edits(word: str) -> int:
@@ -130,6 +136,9 @@ def lookups(query: Query) -> list[Lookup]:
         codes = [c for c in (sound(w) for w in sp.words) if c]
         if codes:
             add(NameKind.PHONETIC, _sorted(codes), 6, 200)
+        if len(codes) >= 3 and len(codes) == len(skels):
+            for sub in combinations(codes, len(codes) - 1):
+                add(NameKind.PHONETIC, _sorted(sub), 4, 200)
         for s in skels:
             if len(s) >= 3:
                 add(NameKind.TOKEN, s, 2, 300)
@@ -181,7 +190,8 @@ def _word_match(q: str, q_word: str, c: str, c_word: str) -> tuple[float, Reason
             return (0.95 - 0.1 * d, Reason.TYPO)
         code = sound(q_word)
         if code and code == sound(c_word):
-            return (0.9, Reason.SOUNDS)
+            # Double Metaphone writes every first vowel as A: "Ultau" and "Alatau" are weak.
+            return (0.9 if q[0] == c[0] or q_word[0] not in "aeiouy" else 0.8, Reason.SOUNDS)
         if d <= limit:
             return (0.95 - 0.1 * d, Reason.TYPO)
     return (0.0, None)

@@ -18,6 +18,7 @@ q/k, gh/g, y/i/j, ü/ue/u, doubled letters), so "Iuliia Shcheglova", "Yuliya Shc
 - NAME: the skeleton words sorted (word order and legal forms do not matter);
 - PART: for people of three or more words, the same without one word (patronymic absent);
 - PHONETIC: Double Metaphone codes of the words, sorted ("Vogt" / "Фогт", "Trade" / "Трейд");
+  for people of three or more words, also without one word;
 - TOKEN: each skeleton word of three letters or more (a word of the name; typo correction);
 - INITIALS: a word and the sorted initials of the others ("petrov|is" for "Петров И.С.").
 entities.namematch scores a candidate name against a query from these same pieces.
@@ -170,10 +171,11 @@ def normalize(name: str) -> str:
     words = clean_tokens(name)
     if not words:
         return ""
-    latin = to_latin(" ".join(words)).split()
+    kazakh = _is_kazakh(words)
+    latin = [w for w in (_word_forms(word, kazakh)[0] for word in words) if w]
     # A Latin legal form the transliteration revealed ("ТОВ" -> "tov") is caught by the regex.
     kept = [w for w in latin if not EXTRA_LEGAL_FORMS.fullmatch(w)] or latin
-    return " ".join(NON_ALNUM.sub("", w) for w in kept if NON_ALNUM.sub("", w))
+    return " ".join(kept)
 
 
 NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -212,11 +214,17 @@ _SKELETON_RULES = [
 ]
 
 
+# The first letters of skeletons, for an initial written alone ("W." for William: "filiam").
+INITIAL_LETTERS = {"w": "f", "v": "f", "j": "i", "y": "i", "q": "k", "c": "k", "x": "k"}
+
+
 @lru_cache(maxsize=200_000)
 def skeleton(word: str) -> str:
     """One spelling for a word however it was transliterated ("Iuliia" = "Yuliya" = "Julia")."""
     s = NON_ALNUM.sub("", word)
-    if len(s) <= 1 or not s.isalpha():  # numbers stay as written: "11" is not "1"
+    if len(s) == 1:  # an initial, as the first letter of the words it stands for
+        return INITIAL_LETTERS.get(s, s)
+    if not s or not s.isalpha():  # numbers stay as written: "11" is not "1"
         return s
     for pattern, repl in _SKELETON_RULES:
         s = pattern.sub(repl, s)
@@ -258,24 +266,41 @@ def spellings(name: str) -> tuple[Spelling, ...]:
     words = clean_tokens(name)
     if not words:
         return ()
-    text = " ".join(words)
-    forms: list[str] = []
-    if CYRILLIC.search(text):
-        forms += [to_latin(text), _icao(text), _iso9(text)]
-        if KAZAKH_LETTERS.search(text):
-            forms.append(_kazakh_2021(text))
-    else:
-        forms.append(to_latin(text))
-        if KAZAKH_LATIN.search(text) and "j" in text:  # Kazakh Latin of 2021: J is Ж
-            forms.append(_ascii(text.replace("j", "zh")))
+    kazakh = _is_kazakh(words)
+    per_word = [_word_forms(word, kazakh) for word in words]
     out: dict[tuple[str, ...], Spelling] = {}
-    for form in forms:
-        ws = tuple(w for w in (NON_ALNUM.sub("", w) for w in form.split()) if w)
-        if len(ws) != len(words):  # a letter that vanished took a word: keep the others
-            ws = tuple(w for w in ws if w)
+    for i in range(max(len(forms) for forms in per_word)):
+        # A word with fewer forms (Latin in a Cyrillic name) keeps its first.
+        ws = tuple(w for w in (f[i] if i < len(f) else f[0] for f in per_word) if w)
         if ws and ws not in out:
             out[ws] = Spelling(words=ws, skeletons=tuple(skeleton(w) for w in ws))
     return tuple(out.values())
+
+
+def _is_kazakh(words: tuple[str, ...]) -> bool:
+    """Kazakh letters in Cyrillic, or the Kazakh Latin alphabets' letters, anywhere."""
+    text = " ".join(words)
+    return bool(KAZAKH_LETTERS.search(text) or KAZAKH_LATIN.search(text))
+
+
+@lru_cache(maxsize=200_000)
+def _word_forms(word: str, kazakh: bool) -> tuple[str, ...]:
+    """One word's ASCII spellings: BGN/PCGN first, then ICAO 9303, ISO 9 and Kazakh Latin
+    of 2021 for Cyrillic; for Latin, the Kazakh reading of J (Ж) in a Kazakh name."""
+    if CYRILLIC.search(word):
+        bgn = "Kazakh-Latin/BGN" if kazakh else "Russian-Latin/BGN"
+        forms = [_ascii(_transliterator(bgn).transliterate(word)), _icao(word), _iso9(word)]
+        if kazakh:
+            forms.append(_kazakh_2021(word))
+    else:
+        forms = [_ascii(word)]
+        if kazakh and "j" in word:  # Kazakh Latin of 2021: J is Ж
+            forms.append(_ascii(word.replace("j", "zh")))
+    forms = [NON_ALNUM.sub("", f) for f in forms]
+    if len(word) == 1 and word.isalpha():
+        # An initial stays one letter: "Ж." is "z" (as "zhukov" begins), not "zh".
+        forms = [skeleton(f)[:1] for f in forms]
+    return tuple(forms)
 
 
 def is_initial(word: str) -> bool:
@@ -313,9 +338,15 @@ def name_keys(name: str, *, person: bool = False) -> frozenset[tuple[int, str]]:
     for n, form in enumerate(forms):
         skels = form.skeletons
         keys.add((NameKind.NAME, _sorted_key(skels)[:200]))
-        codes = [sound(w) for w in form.words]
-        if any(codes):
-            keys.add((NameKind.PHONETIC, _sorted_key([c for c in codes if c])[:200]))
+        codes = [c for c in (sound(w) for w in form.words) if c]
+        if codes:
+            keys.add((NameKind.PHONETIC, _sorted_key(codes)[:200]))
+        if person and len(codes) >= 3 and len(codes) == len(skels):
+            # "Дэвид Уокер" sounds like two words of "David James Walker".
+            keys.update(
+                (NameKind.PHONETIC, _sorted_key(sub)[:200])
+                for sub in combinations(codes, len(codes) - 1)
+            )
         keys.update((NameKind.TOKEN, s[:200]) for s in skels if len(s) >= 3)
         has_initials = any(is_initial(s) for s in skels)
         if n == 0 and (person or has_initials):

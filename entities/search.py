@@ -31,6 +31,7 @@ from .namematch import (
     choose_corrections,
     deletions,
     lookups,
+    max_edits,
     parse_query,
     score_name,
 )
@@ -141,7 +142,11 @@ def _correct(cursor, query: Query, cases: list[int]) -> None:
         return
     cursor.execute(
         _CORRECTIONS_SQL,
-        {"words": words, "dels": [" ".join(deletions(w)) for w in words], "cases": cases},
+        {
+            "words": words,
+            "dels": [" ".join(deletions(w, 2 if max_edits(w) > 1 else 1)) for w in words],
+            "cases": cases,
+        },
     )
     for word, known, found in cursor.fetchall():
         if not known:
