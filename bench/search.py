@@ -11,6 +11,7 @@ EXPLAIN (ANALYZE, BUFFERS) on the slowest kinds and measures alternative SQL and
 """
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
@@ -252,11 +253,15 @@ def load(dataset, n: int, seed: int) -> dict:
 def ensure_data(n: int, seed: int):
     from django.db import connection
 
+    from entities import names as names_module
     from entities.models import Dataset, Entity
 
-    # The description names the generator version: data of an older generator is remade.
+    # The description names the generator version and the match keys' code: data of an older
+    # generator, or keys of an older entities/names.py, are remade.
+    keys_code = hashlib.sha256(Path(names_module.__file__).read_bytes()).hexdigest()[:12]
     description = (
-        f"Search benchmark: {n:,} generated entities (seed {seed}, names v{namegen.VERSION})."
+        f"Search benchmark: {n:,} generated entities (seed {seed}, names v{namegen.VERSION},"
+        f" keys {keys_code})."
     )
     dataset, _ = Dataset.objects.get_or_create(
         name=f"bench-{label(n)}", defaults={"description": description}

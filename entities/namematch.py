@@ -2,10 +2,12 @@
 
 The search (entities.search) finds candidates by match keys in SQL, then scores each of their
 names here and says why it matched. Words are paired one to one, best pairs first: the same
-skeleton (entities.names.skeleton) counts 1.0, a word against its initial 0.9, words that sound
-alike (Double Metaphone) 0.9, words one edit apart (Damerau-Levenshtein: a swap of two letters is
-one edit; two edits for words of 8 letters or more) 0.85 or 0.75. A word of the name the query
-leaves out (a patronymic) costs a third of a word.
+skeleton (entities.names.skeleton) counts 1.0, a word against its initial 0.9, words one edit
+apart with the same first letter (Damerau-Levenshtein: a swap of two letters is one edit; two
+edits for words of 8 letters or more) 0.85 or 0.75, words that sound alike (Double Metaphone)
+0.6 to 0.9 as their spellings are close. A word of the name the query leaves out (a patronymic)
+costs a third of a word. Learnt from nomenklatura's logic-v2 and rigour's compare_parts: pair
+the parts, score each pair, let confusable spellings cost less than other edits.
 """
 
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from .names import (
     CYRILLIC,
     NameKind,
     Spelling,
+    initial,
     initials_keys,
     is_initial,
     skeleton,
@@ -148,7 +151,7 @@ def lookups(query: Query) -> list[Lookup]:
                 add(NameKind.NAME, _sorted(sub), 7, 100)
                 add(NameKind.PART, _sorted(sub), 5, 100)
         if n == 0:
-            for key in initials_keys(skels, all_singles=False):
+            for key in initials_keys(sp, all_singles=False):
                 add(NameKind.INITIALS, key[:200], 5, 200)
     for skels in corrected(query):
         add(NameKind.NAME, _sorted(skels), 8, 100)
@@ -178,8 +181,7 @@ def _word_match(q: str, q_word: str, c: str, c_word: str) -> tuple[float, Reason
     if q == c:
         return (1.0, Reason.SAME if q_word == c_word else Reason.TRANSLITERATION)
     if len(q) == 1 or len(c) == 1:
-        short, long_ = (q, c) if len(q) == 1 else (c, q)
-        return (0.9, Reason.INITIALS) if long_.startswith(short) else (0.0, None)
+        return (0.9, Reason.INITIALS) if initial(q_word) == initial(c_word) else (0.0, None)
     if len(q) >= 3 and len(c) >= 3:
         limit = max_edits(q)
         d = limit + 1
@@ -190,8 +192,9 @@ def _word_match(q: str, q_word: str, c: str, c_word: str) -> tuple[float, Reason
             return (0.95 - 0.1 * d, Reason.TYPO)
         code = sound(q_word)
         if code and code == sound(c_word):
-            # Double Metaphone writes every first vowel as A: "Ultau" and "Alatau" are weak.
-            return (0.9 if q[0] == c[0] or q_word[0] not in "aeiouy" else 0.8, Reason.SOUNDS)
+            # As close as the spellings are: Double Metaphone drops every vowel, so "Viktoriia"
+            # sounds like "Vektor" and "Ultau" like "Alatau".
+            return (0.6 + 0.3 * DamerauLevenshtein.normalized_similarity(q, c), Reason.SOUNDS)
         if d <= limit:
             return (0.95 - 0.1 * d, Reason.TYPO)
     return (0.0, None)

@@ -214,17 +214,23 @@ _SKELETON_RULES = [
 ]
 
 
-# The first letters of skeletons, for an initial written alone ("W." for William: "filiam").
+# First letters that transliterations write differently, as one: "W." for William, "J." for
+# Jonas or Юлия ("Yuliya", "Iuliia"), "В." for Владислав ("Vladislav").
 INITIAL_LETTERS = {"w": "f", "v": "f", "j": "i", "y": "i", "q": "k", "c": "k", "x": "k"}
+
+
+def initial(word: str) -> str:
+    """The initial a document would write for an ASCII word, as initials are compared."""
+    return INITIAL_LETTERS.get(word[:1], word[:1])
 
 
 @lru_cache(maxsize=200_000)
 def skeleton(word: str) -> str:
     """One spelling for a word however it was transliterated ("Iuliia" = "Yuliya" = "Julia")."""
     s = NON_ALNUM.sub("", word)
-    if len(s) == 1:  # an initial, as the first letter of the words it stands for
-        return INITIAL_LETTERS.get(s, s)
-    if not s or not s.isalpha():  # numbers stay as written: "11" is not "1"
+    if len(s) <= 1:  # an initial (entities.names.initial)
+        return initial(s)
+    if not s.isalpha():  # numbers stay as written: "11" is not "1"
         return s
     for pattern, repl in _SKELETON_RULES:
         s = pattern.sub(repl, s)
@@ -299,7 +305,7 @@ def _word_forms(word: str, kazakh: bool) -> tuple[str, ...]:
     forms = [NON_ALNUM.sub("", f) for f in forms]
     if len(word) == 1 and word.isalpha():
         # An initial stays one letter: "Ж." is "z" (as "zhukov" begins), not "zh".
-        forms = [skeleton(f)[:1] for f in forms]
+        forms = [initial(f) for f in forms]
     return tuple(forms)
 
 
@@ -311,22 +317,23 @@ def _sorted_key(words: tuple[str, ...] | list[str]) -> str:
     return " ".join(sorted(words))
 
 
-def initials_keys(skels: tuple[str, ...], *, all_singles: bool) -> set[str]:
-    """A word and the sorted initials of the others: "petrov|is" for Petrov Ivan Sergeevich.
+def initials_keys(form: Spelling, *, all_singles: bool) -> set[str]:
+    """A word (skeleton) and the sorted initials of the others: "petrof|is" for Petrov Ivan
+    Sergeevich.
 
-    all_singles adds the word with each single initial ("petrov|i": patronymic left out),
+    all_singles adds the word with each single initial ("petrof|i": patronymic left out),
     skipping patronymics, which are never the only initial written.
     """
     keys: set[str] = set()
-    if len(skels) < 2:
+    if len(form.words) < 2:
         return keys
-    for i, base in enumerate(skels):
+    for i, base in enumerate(form.skeletons):
         if len(base) < 2:
             continue
-        others = [w for j, w in enumerate(skels) if j != i]
-        keys.add(f"{base}|{''.join(sorted(w[0] for w in others))}")
+        others = [w for j, w in enumerate(form.words) if j != i]
+        keys.add(f"{base}|{''.join(sorted(initial(w) for w in others))}")
         if all_singles and len(others) > 1:
-            keys.update(f"{base}|{w[0]}" for w in others if not PATRONYMIC.search(w))
+            keys.update(f"{base}|{initial(w)}" for w in others if not PATRONYMIC.search(w))
     return keys
 
 
@@ -351,7 +358,7 @@ def name_keys(name: str, *, person: bool = False) -> frozenset[tuple[int, str]]:
         has_initials = any(is_initial(s) for s in skels)
         if n == 0 and (person or has_initials):
             keys.update(
-                (NameKind.INITIALS, k[:200]) for k in initials_keys(skels, all_singles=person)
+                (NameKind.INITIALS, k[:200]) for k in initials_keys(form, all_singles=person)
             )
         if n == 0 and person and len(skels) >= 3 and not has_initials:
             keys.update(
