@@ -16,7 +16,8 @@ reduced to a *skeleton* that forgets what transliteration schemes disagree on (k
 q/k, gh/g, y/i/j, ü/ue/u, doubled letters), so "Iuliia Shcheglova", "Yuliya Shcheglova" and
 "Юлия Щеглова" share one. Keys (kinds in NameKind):
 - NAME: the skeleton words sorted (word order and legal forms do not matter);
-- PART: for people of three or more words, the same without one word (patronymic absent);
+- PART: for names of three or more words, the same without one word (patronymic absent, one
+  word mistyped or left out);
 - PHONETIC: Double Metaphone codes of the words, sorted ("Vogt" / "Фогт", "Trade" / "Трейд");
   for people of three or more words, also without one word;
 - TOKEN: each skeleton word of three letters or more (a word of the name; typo correction);
@@ -143,10 +144,26 @@ def clean_tokens(name: str) -> tuple[str, ...]:
     text = re.sub(
         r"([A-Za-z])\x00", lambda m: APOSTROPHE_FORMS.get(m[1].lower(), m[1]), text
     ).replace("\x00", "")
-    words = _words(_strip_legal_forms(text))
+    # Initials before a name ("A. S. Kuznetsova") and Cyrillic ones after it ("Петров И.С.")
+    # are not legal forms, even where they spell one (a.s., s.a.).
+    lead = LEADING_INITIALS.match(text)
+    trail = TRAILING_INITIALS.search(text)
+    head = _words(lead[0].casefold()) if lead else []
+    tail = _words(trail[0].casefold()) if trail else []
+    body = text[lead.end() if lead else 0 : trail.start() if trail else len(text)]
+    words = head + _words(_strip_legal_forms(body)) + tail
     if not words:  # a name that is only a legal form ("OOO"): keep it rather than nothing
         words = _words(text.casefold())
     return tuple(words)
+
+
+LEADING_INITIALS = re.compile(r"^\s*(?:[^\W\d_]\.\s*)+(?=[^\W\d_]{2})")
+# After a surname: Cyrillic initials, or Latin ones after a Russian or Kazakh surname
+# ("Kuznetsova A.S.", where "a.s." would otherwise be a Czech legal form).
+TRAILING_INITIALS = re.compile(
+    r"(?:(?<=[^\W\d_]{2})(?:\s*[\u0400-\u04ff]\.)+"
+    r"|(?<=(?:ov|ev|in|yn|va|na|ky|ya|ko|uk|ik|ch|ly|zy))(?:\s*[A-Za-z]\.)+)\s*$"
+)
 
 
 def _words(text: str) -> list[str]:
@@ -209,6 +226,8 @@ _SKELETON_RULES = [
     (re.compile(r"ei"), "ai"),
     (re.compile(r"eu"), "oi"),
     (re.compile(r"(.)\1+"), r"\1"),
+    # Ң: "ng" in BGN and 2021 (ñ), "n" in passports.
+    (re.compile(r"ng"), "n"),
     (re.compile(r"i(?=[aeou])"), ""),
     (re.compile(r"(.)\1+"), r"\1"),
 ]
@@ -360,7 +379,7 @@ def name_keys(name: str, *, person: bool = False) -> frozenset[tuple[int, str]]:
             keys.update(
                 (NameKind.INITIALS, k[:200]) for k in initials_keys(form, all_singles=person)
             )
-        if n == 0 and person and len(skels) >= 3 and not has_initials:
+        if n == 0 and len(skels) >= 3 and not has_initials:
             keys.update(
                 (NameKind.PART, _sorted_key(sub)[:200])
                 for sub in combinations(skels, len(skels) - 1)

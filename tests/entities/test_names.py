@@ -31,8 +31,11 @@ from entities.names import NameKind, match_key, name_forms, name_keys, normalize
         ("Müller & Söhne GmbH", "muller sohne"),
         ("Mueller und Soehne Gesellschaft mit beschränkter Haftung", "mueller soehne"),
         ("Мюллер и Зёне", "myuller zene"),
-        # Initials stay words ("И." is not "and").
+        # Initials stay words ("И." is not "and"; "A.S." after a surname is no Czech a.s.).
         ("Петров И.С.", "petrov i s"),
+        ("A. S. Kuznetsova", "a s kuznetsova"),
+        ("Kuznetsova A.S.", "kuznetsova a s"),
+        ("Dala Mikro S.A.", "dala mikro"),
         # Kazakh Latin of 2017: an apostrophe marks a letter.
         ("S'olpan G'alym", "sholpan ghalym"),
     ],
@@ -62,6 +65,7 @@ def _shares(a: str, b: str, kind: NameKind, *, person: bool = False) -> bool:
         ("Ғалым Шолпан", "G'alym S'olpan"),
         ("Қазақстан Темір Жолы", "Qazaqstan Temir Joly"),
         ("Қазақстан Темір Жолы", "Kazakstan Temir Zholy"),
+        ("Сұңқар Маңғыстау", "Sunkar Mangystau"),  # Ң is "ng" in BGN, "n" in passports
         # Legal forms in either script, short or spelled out, before or after.
         ("ТОО «Дала Микро»", "Dala Mikro LLP"),
         ("ТОО «Дала Микро»", "ЖШС «Дала Микро»"),

@@ -73,8 +73,9 @@ def test_search_page_query_count_does_not_grow(
     scope = Scope(investigation=case)
     for n in range(15):
         entity_create(scope=scope, name=f"Aspan Arba Branch {n}")
-    # session, user, visible case ids, the trigram threshold for the transaction, ranked hits,
-    # entities in bulk, case files, document pages and snapshots matching the text: 9
+    # session, user, visible case ids, typo corrections of the words, candidates by key with
+    # their names, entities in bulk, case files, document pages and snapshots matching the
+    # text: 9
     with django_assert_max_num_queries(9):
         alice_client.get(reverse("search"), {"q": "aspan arba"})
 
