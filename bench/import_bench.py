@@ -300,13 +300,14 @@ def delete_dataset(name: str) -> float:
             "(SELECT id FROM entities_entity WHERE dataset_id = %s)",
             [pk],
         )
+        cursor.execute("DELETE FROM entities_namekey WHERE dataset_id = %s", [pk])
         cursor.execute("DELETE FROM entities_entityname WHERE dataset_id = %s", [pk])
         cursor.execute("DELETE FROM entities_entity WHERE dataset_id = %s", [pk])
     dataset.delete()  # import jobs, rejected rows and anything else that cascades
     with connection.cursor() as cursor:
         cursor.execute(
             "VACUUM ANALYZE entities_shipment, entities_entity, entities_entityname,"
-            " entities_identifier"
+            " entities_namekey, entities_identifier"
         )
     return time.monotonic() - started
 

@@ -1,13 +1,16 @@
-"""Name search over a large dataset: latency and hit rate of entities.selectors.search_entities.
+"""Name search over a large dataset: latency and hit rate of entities.search.search_entities.
 
     make bench-search            # 1,000,000 entities (generated once, then reused)
     make bench-search N=100000   # another size: its own dataset "bench-100k"
 
 Generates N entities with mixed Cyrillic/Latin company and person names into the dataset
-"bench-<N>" of the casefile_bench database (COPY, two worker processes for the names), then
-times ~200 searches of six kinds through the real selector as a member of one small case file.
-Prints a table and writes bench/out/search-<date>.json. When p95 misses the target it runs
-EXPLAIN (ANALYZE, BUFFERS) on the slowest kinds and measures alternative SQL and settings.
+"bench-<N>" of the bench database (COPY, two worker processes for the names and their match
+keys), then times searches of every kind of name form (exact, other script, passport and ISO 9
+transliterations, Kazakh Latin, initials, name order, patronymic absent, one word, typos, legal
+forms, nonsense) through the real selector as a member of one small case file, alternating with
+a bare pg_trgm word_similarity top-20 over the same names as the reference. Prints a table and
+writes bench/out/search-<date>.json. When a target is missed it prints the EXPLAIN of the
+slowest query's candidate SQL.
 """
 
 import argparse

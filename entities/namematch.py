@@ -144,7 +144,7 @@ def lookups(query: Query) -> list[Lookup]:
                 add(NameKind.PHONETIC, _sorted(sub), 4, 200)
         for s in skels:
             if len(s) >= 3:
-                add(NameKind.TOKEN, s, 2, 300)
+                add(NameKind.TOKEN, s, 2, 150)
         full = [s for s in skels if not is_initial(s)]
         if len(full) >= 3 and len(full) == len(skels):
             for sub in combinations(skels, len(skels) - 1):
@@ -158,7 +158,7 @@ def lookups(query: Query) -> list[Lookup]:
         add(NameKind.PART, _sorted(skels), 6, 100)
         for s in skels:
             if len(s) >= 3:
-                add(NameKind.TOKEN, s, 2, 300)
+                add(NameKind.TOKEN, s, 2, 150)
     return list(found.values())
 
 

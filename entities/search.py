@@ -39,18 +39,23 @@ from .selectors import _with_identifiers
 
 SEARCH_LIMIT = 20
 # Entities scored in Python per search: enough for every namesake of a common name.
-CANDIDATES = 150
+CANDIDATES = 100
 
 _CORRECTIONS_SQL = """
-SELECT d.word,
-       EXISTS (SELECT 1 FROM entities_nametoken t
-               WHERE t.token = d.word
-                 AND (t.investigation_id IS NULL OR t.investigation_id = ANY(%(cases)s))),
-       ARRAY(SELECT t.token FROM entities_nametoken t
-             WHERE t.deletions && string_to_array(d.dels, ' ')::varchar[]
-               AND (t.investigation_id IS NULL OR t.investigation_id = ANY(%(cases)s))
-             LIMIT 60)
+SELECT d.word, k.known,
+       CASE WHEN NOT k.known THEN
+           ARRAY(SELECT t.token FROM entities_nametoken t
+                 WHERE t.deletions && string_to_array(d.dels, ' ')::varchar[]
+                   AND (t.investigation_id IS NULL OR t.investigation_id = ANY(%(cases)s))
+                 LIMIT 60)
+       END
 FROM unnest(%(words)s::text[], %(dels)s::text[]) AS d(word, dels)
+CROSS JOIN LATERAL (
+    SELECT EXISTS (SELECT 1 FROM entities_nametoken t
+                   WHERE t.token = d.word
+                     AND (t.investigation_id IS NULL OR t.investigation_id = ANY(%(cases)s)))
+           AS known
+) AS k
 """
 
 # Per key: entities of my case files, then of the datasets ("investigation_id IS NULL" is the
@@ -150,7 +155,7 @@ def _correct(cursor, query: Query, cases: list[int]) -> None:
     )
     for word, known, found in cursor.fetchall():
         if not known:
-            fixes = choose_corrections(word, found)
+            fixes = choose_corrections(word, found or [])
             if fixes:
                 query.corrections[word] = fixes
 

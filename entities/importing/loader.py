@@ -17,22 +17,22 @@ advisory lock, so two files cannot both create the same party or shipment.
 Parties (shipment exporters and importers, registry companies) resolve to entities of this
 dataset only, never of another dataset or of a case file:
 1. by identifier: an Identifier with the same value (any scheme) on an entity of the dataset;
-2. else by name: the NAME match key of the spelling's BGN/PCGN transliteration (entities.names:
-   its words' transliteration skeletons, sorted; legal forms, quotes and word order do not
-   count) equal to a NAME key of an entity of the dataset (entities_namekey, every name, alias
-   and transliteration). Only that exact key merges parties automatically: a false merge in
-   evidence is worse than a duplicate, so names that merely sound alike or differ by a typo
-   are left to the possible-duplicates list. Of several namesakes, the one whose key was
-   recorded first, so that a re-import resolves every party as the first import did. A party
-   that comes with an identifier only matches entities without any identifier: namesakes with
-   different registration numbers stay apart;
+2. else by name: the ORDERED match key of the spelling (entities.names.match_key: the words'
+   transliteration skeletons in order; legal forms, quotes, script and transliteration
+   scheme do not count) equal to the ORDERED key of a name or alias of an entity of the
+   dataset (entities_namekey). Only that exact key merges parties automatically: a false
+   merge in evidence is worse than a duplicate, so names in another order, that sound alike
+   or differ by a typo are left to the possible-duplicates list. Of several namesakes, the
+   one whose key was recorded first, so that a re-import resolves every party as the first
+   import did. A party that comes with an identifier only matches entities without any
+   identifier: namesakes with different registration numbers stay apart;
 3. else a new Company entity, with EntityName and NameKey rows and an Identifier. Shipment
    parties' numbers get the scheme "registration": telling a BIN from an INN needs a country
    and a checksum per value, which is too costly here; a registry import (load_companies)
    upgrades the scheme.
-Within a file, a party is one identifier or, without one, one NAME key: "ТОО «Казах Чип
-Трейд»", "TOO Kazakh Chip Treyd", "Kazakh Chip Treyd LLP" and "Qazaq Chip Treyd" become one
-entity, named by the spelling most frequent in the batch where it first appears; the other
+Within a file, a party is one identifier or, without one, one ORDERED key: "ТОО «Казах Чип
+Трейд»", "TOO Kazakh Chip Treyd", "Kazakh Chip Treyd LLP" and "«Kazakh Chip Treyd» ЖШС" become
+one entity, named by the spelling most frequent in the batch where it first appears; the other
 spellings become aliases (with EntityName and NameKey rows), also of existing entities.
 
 Foreign keys are checked per batch, not per row, when the database role may set
@@ -92,9 +92,9 @@ class LoadResult:
 
 # --- Staging -----------------------------------------------------------------------------
 
-# Party key: "i:<identifier>" when the row gives one, else "n:<NAME match key>" (the first of
-# the name's keys, entities.names.name_forms); computed by Postgres while the rows are copied
-# in (generated columns), not in Python.
+# Party key: "i:<identifier>" when the row gives one, else "n:<ORDERED match key>" (the first
+# of the name's keys, entities.names.name_forms); computed by Postgres while the rows are
+# copied in (generated columns), not in Python.
 _IDENT = "left(btrim({p}), 64)"
 _PARTY_KEY = (
     "CASE WHEN btrim({p}) <> '' THEN 'i:' || left(btrim({p}), 64)"
@@ -252,7 +252,7 @@ SELECT coalesce(array_agg(scheme), '{}') FROM scheme WHERE scheme IS NOT NULL
 """
 
 
-def _norm_of(name: str) -> tuple[str, list[str]]:
+def _norm_of(name: str) -> tuple[str, str]:
     """Normalized form and match keys of a name the parser did not normalize."""
     norm, keys = name_forms(name)
     return norm or " ".join(name.casefold().split()), keys
@@ -535,7 +535,7 @@ UPDATE pg_temp.import_new AS p SET entity_id = (
 WHERE p.ident <> ''
 """
 
-# By name: the entity whose NAME key (entities_namekey, kind 1) equal to the party's was
+# By name: the entity whose ORDERED key (entities_namekey, kind 6) equal to the party's was
 # recorded first. Not the lowest entity id: an import adds aliases to older entities, and a
 # re-import would then pick an older namesake; keys added later never come first, so a
 # re-import decides as before. ("c.id + 0" keeps min() off the primary key index: walking it
@@ -547,8 +547,8 @@ UPDATE pg_temp.import_new AS p SET entity_id = (
         SELECT min(c.id + 0)
         FROM pg_temp.import_mention AS mn
         JOIN entities_namekey AS c
-          ON c.kind = 1 AND c.key = substr(mn.keys[1], 2) AND c.investigation_id IS NULL
-        WHERE mn.pkey = p.pkey AND mn.keys[1] LIKE '1%%' AND c.dataset_id + 0 = %(dataset)s
+          ON c.kind = 6 AND c.key = substr(mn.keys[1], 2) AND c.investigation_id IS NULL
+        WHERE mn.pkey = p.pkey AND mn.keys[1] LIKE '6%%' AND c.dataset_id + 0 = %(dataset)s
           AND NOT EXISTS (
               SELECT 1 FROM entities_identifier AS i WHERE i.entity_id = c.entity_id OFFSET 0
           )
@@ -561,7 +561,9 @@ RESOLVE_BY_NAME = """
 UPDATE pg_temp.import_new AS p SET entity_id = (
     SELECT k.entity_id FROM entities_namekey AS k WHERE k.id = (
         SELECT min(c.id + 0) FROM entities_namekey AS c
-        WHERE c.kind = 1 AND c.key = substr(p.pkey, 3) AND c.investigation_id IS NULL
+        -- The party key is COLLATE "C"; the index has the database's collation.
+        WHERE c.kind = 6 AND c.key = substr(p.pkey, 3) COLLATE "default"
+          AND c.investigation_id IS NULL
           AND c.dataset_id + 0 = %(dataset)s
     )
 )

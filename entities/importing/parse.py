@@ -470,7 +470,7 @@ class Parser:
         if self.decimal_comma is None and not self._decimal_comma_fixed:
             self.decimal_comma = comma_is_point
 
-    def _party(self, raw: str) -> tuple[str, str, list[str]] | _Bad:
+    def _party(self, raw: str) -> tuple[str, str, str] | _Bad:
         """(name with single spaces, normalised name, match keys); empty for "-"."""
         name = " ".join(raw.split())
         problem = _text_problem(name, MAX_CHARS["exporter"])
@@ -478,7 +478,7 @@ class Parser:
             return problem
         norm, keys = name_forms(name)
         if not norm:  # "-", "…": punctuation only, no party
-            return ("", "", [])
+            return ("", "", "{}")
         return (name, norm, keys)
 
     def _too_many(self, line: int, values: list[str]) -> list[Reject]:
@@ -527,7 +527,7 @@ class Parser:
         required_missing = [(column[f], f) for f in self.required_missing]
         date_unmapped = "date" in self.required_missing
         hs_unmapped = "hs_code" in self.required_missing
-        no_party = ("", "", [])
+        no_party = ("", "", "{}")
         Bad = _Bad  # a local name is faster to read on every value
         sha256 = hashlib.sha256
 
@@ -690,7 +690,7 @@ class Parser:
 
             raw = get("name")
             name = norm = ""
-            keys: list[str] = []
+            keys = "{}"
             if raw:
                 party = self._party(raw)
                 if isinstance(party, _Bad):

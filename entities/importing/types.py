@@ -60,12 +60,12 @@ class ShipmentRow:
     line_no: str = ""  # the declaration's own line number ("line" field), part of the key
     exporter: str = ""
     exporter_norm: str = ""
-    exporter_keys: list[str] = field(default_factory=list)  # entities.names.name_forms
+    exporter_keys: str = "{}"  # text[] literal of entities.names.name_forms
     exporter_country: str = ""
     exporter_id: str = ""  # identifier value as given (scheme guessed by the loader)
     importer: str = ""
     importer_norm: str = ""
-    importer_keys: list[str] = field(default_factory=list)
+    importer_keys: str = "{}"
     importer_country: str = ""
     importer_id: str = ""
     origin_country: str = ""
@@ -86,7 +86,7 @@ class CompanyRow:
     line: int
     name: str
     norm: str = ""
-    keys: list[str] = field(default_factory=list)  # entities.names.name_forms
+    keys: str = "{}"  # text[] literal of entities.names.name_forms
     country: str = ""
     registration_number: str = ""
     scheme: str = "registration"

@@ -347,7 +347,7 @@ def test_batches_share_parties_and_find_duplicates_of_earlier_batches(dataset):
 
 def test_rows_without_key_or_norm_are_completed(dataset):
     row = shipment(2, import_key="")
-    row.importer_norm, row.importer_keys = "", []
+    row.importer_norm, row.importer_keys = "", "{}"
 
     assert load_shipments([row], dataset=dataset).imported == 1
     assert load_shipments([row], dataset=dataset).unchanged == 1
