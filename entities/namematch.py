@@ -222,6 +222,8 @@ def _align(q_sp: Spelling, c_words: list[str], c_skels: list[str]) -> tuple[floa
     missing = len(c_skels) - len(used_c)
     if missing and used_q:
         worst = max(worst, Reason.PART)
+    if not missing and total == len(c_skels) and list(q_sp.skeletons) != c_skels:
+        total -= 0.01  # the same words in another order: just below the same order
     if worst == Reason.SAME and list(q_sp.words) != c_words:
         worst = Reason.TRANSLITERATION if sorted(q_sp.words) != sorted(c_words) else worst
     return total / (len(q_sp.skeletons) + MISSING_WORD_COST * missing), worst

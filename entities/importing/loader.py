@@ -93,12 +93,13 @@ class LoadResult:
 # --- Staging -----------------------------------------------------------------------------
 
 # Party key: "i:<identifier>" when the row gives one, else "n:<ORDERED match key>" (the first
-# of the name's keys, entities.names.name_forms); computed by Postgres while the rows are
-# copied in (generated columns), not in Python.
+# of the name's keys, entities.names.name_forms, sent alone as "*_match": a name's other keys
+# go once per batch into import_keys, not with every row); computed by Postgres while the rows
+# are copied in (generated columns), not in Python.
 _IDENT = "left(btrim({p}), 64)"
 _PARTY_KEY = (
     "CASE WHEN btrim({p}) <> '' THEN 'i:' || left(btrim({p}), 64)"
-    " WHEN {norm} <> '' THEN 'n:' || coalesce(nullif(substr({keys}[1], 2), ''), {norm}) END"
+    " WHEN {norm} <> '' THEN 'n:' || coalesce(nullif(substr({match}, 2), ''), {norm}) END"
 )
 
 SHIPMENT_COLUMNS = (
@@ -109,12 +110,12 @@ SHIPMENT_COLUMNS = (
     "declaration_number",
     "exporter",
     "exporter_norm",
-    "exporter_keys",
+    "exporter_match",
     "exporter_country",
     "exporter_id",
     "importer",
     "importer_norm",
-    "importer_keys",
+    "importer_match",
     "importer_country",
     "importer_id",
     "origin_country",
@@ -137,8 +138,6 @@ _SHIPMENT_TYPES = {
     "quantity": "numeric",
     "value": "numeric",
     "public_id": "uuid",
-    "exporter_keys": "text[]",
-    "importer_keys": "text[]",
 }
 SHIPMENT_TABLES = f"""
 CREATE TEMPORARY TABLE import_staging (
@@ -146,9 +145,11 @@ CREATE TEMPORARY TABLE import_staging (
     exporter_ident text GENERATED ALWAYS AS ({_IDENT.format(p="exporter_id")}) STORED,
     importer_ident text GENERATED ALWAYS AS ({_IDENT.format(p="importer_id")}) STORED,
     exporter_key {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="exporter_id", norm="exporter_norm", keys="exporter_keys")}) STORED,
+        ({_PARTY_KEY.format(p="exporter_id", norm="exporter_norm", match="exporter_match")})
+        STORED,
     importer_key {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="importer_id", norm="importer_norm", keys="importer_keys")}) STORED
+        ({_PARTY_KEY.format(p="importer_id", norm="importer_norm", match="importer_match")})
+        STORED
 ) ON COMMIT DROP;
 -- The import_keys of earlier batches: a later line with one of them is a duplicate.
 CREATE TEMPORARY TABLE import_seen (import_key {KEY} PRIMARY KEY) ON COMMIT DROP;
@@ -164,20 +165,20 @@ COMPANY_COLUMNS = (
     "import_key",
     "name",
     "norm",
-    "keys",
+    "match",
     "country",
     "registration_number",
     "scheme",
     "incorporation_date",
     "address",
 )
-_COMPANY_TYPES = {"line": "integer", "import_key": KEY, "keys": "text[]"}
+_COMPANY_TYPES = {"line": "integer", "import_key": KEY}
 COMPANY_TABLES = f"""
 CREATE TEMPORARY TABLE import_staging (
     {", ".join(f"{c} {_COMPANY_TYPES.get(c, 'text')}" for c in COMPANY_COLUMNS)},
     ident text GENERATED ALWAYS AS ({_IDENT.format(p="registration_number")}) STORED,
     pkey {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="registration_number", norm="norm", keys="keys")}) STORED
+        ({_PARTY_KEY.format(p="registration_number", norm="norm", match="match")}) STORED
 ) ON COMMIT DROP;
 """
 
@@ -225,6 +226,8 @@ CREATE TEMPORARY TABLE import_spelling (
 ) ON COMMIT DROP;
 -- Entities a company batch changed.
 CREATE TEMPORARY TABLE import_touched (entity_id bigint NOT NULL) ON COMMIT DROP;
+-- The match keys of the batch's names (entities.names.name_forms), once per name.
+CREATE TEMPORARY TABLE import_keys (name text PRIMARY KEY, keys text[] NOT NULL) ON COMMIT DROP;
 """
 TEMP_TABLES = (
     "import_staging",
@@ -236,6 +239,7 @@ TEMP_TABLES = (
     "import_mention",
     "import_spelling",
     "import_touched",
+    "import_keys",
 )
 
 # The identifier schemes in use, by a loose index scan of identifier_lookup_idx (scheme, value):
@@ -271,7 +275,7 @@ def _completed_shipment(row: ShipmentRow) -> ShipmentRow:
         if name and not getattr(row, f"{party}_norm"):
             changes[f"{party}_norm"], changes[f"{party}_keys"] = _norm_of(name)
     if not row.import_key:
-        changes["import_key"] = _row_key(attrgetter(*SHIPMENT_COLUMNS[2:-1])(row))
+        changes["import_key"] = _row_key(attrgetter(*_SHIPMENT_FIELDS[2:])(row))
     return replace(row, **changes)
 
 
@@ -280,7 +284,9 @@ def _completed_company(row: CompanyRow) -> CompanyRow:
     if row.name and not row.norm:
         changes["norm"], changes["keys"] = _norm_of(row.name)
     if not row.import_key:
-        changes["import_key"] = _row_key(attrgetter(*COMPANY_COLUMNS[2:])(row))
+        changes["import_key"] = _row_key(
+            attrgetter(*(c.replace("match", "keys") for c in COMPANY_COLUMNS[2:]))(row)
+        )
     if not row.scheme:
         changes["scheme"] = "registration"
     return replace(row, **changes)
@@ -302,8 +308,23 @@ def uuid7_hex() -> Iterator[str]:
             yield prefix + rand[i : i + 3] + _VARIANT[rand[i + 3]] + rand[i + 4 : i + 19]
 
 
-def _shipment_values(rows: Iterable[ShipmentRow]) -> Iterator[Values]:
-    get = attrgetter(*SHIPMENT_COLUMNS[:-1])
+def _first_key(keys: str) -> str:
+    """The first element of a name_forms keys literal ('{"6aspan arba",...}'): its ORDERED key
+    (keys are ASCII words, spaces and "|": never a quote)."""
+    return keys[2 : keys.find('"', 2)] if len(keys) > 2 else ""
+
+
+# The rows' fields sent to staging, in its column order: a "*_match" column gets the first of
+# the row's "*_keys".
+_SHIPMENT_FIELDS = tuple(c.replace("_match", "_keys") for c in SHIPMENT_COLUMNS[:-1])
+_EXPORTER_MATCH = SHIPMENT_COLUMNS.index("exporter_match")
+_IMPORTER_MATCH = SHIPMENT_COLUMNS.index("importer_match")
+_COMPANY_MATCH = COMPANY_COLUMNS.index("match")
+
+
+def _shipment_values(rows: Iterable[ShipmentRow], book: dict[str, str]) -> Iterator[Values]:
+    """Staging rows; each party name's keys go into `book` (name -> keys literal) instead."""
+    get = attrgetter(*_SHIPMENT_FIELDS)
     for row, public_id in zip(rows, uuid7_hex(), strict=False):  # the ids never end
         if (
             not row.import_key
@@ -311,15 +332,26 @@ def _shipment_values(rows: Iterable[ShipmentRow]) -> Iterator[Values]:
             or (row.importer and not row.importer_norm)
         ):
             row = _completed_shipment(row)
-        yield (*get(row), public_id)
+        values = [*get(row), public_id]
+        if row.exporter:
+            book[row.exporter[:500]] = row.exporter_keys
+            values[_EXPORTER_MATCH] = _first_key(row.exporter_keys)
+        if row.importer:
+            book[row.importer[:500]] = row.importer_keys
+            values[_IMPORTER_MATCH] = _first_key(row.importer_keys)
+        yield tuple(values)
 
 
-def _company_values(rows: Iterable[CompanyRow]) -> Iterator[Values]:
-    get = attrgetter(*COMPANY_COLUMNS)
+def _company_values(rows: Iterable[CompanyRow], book: dict[str, str]) -> Iterator[Values]:
+    get = attrgetter(*(c.replace("match", "keys") for c in COMPANY_COLUMNS))
     for row in rows:
         if not row.import_key or not row.scheme or (row.name and not row.norm):
             row = _completed_company(row)
-        yield get(row)
+        values = list(get(row))
+        if row.name:
+            book[row.name[:500]] = row.keys
+        values[_COMPANY_MATCH] = _first_key(row.keys)
+        yield tuple(values)
 
 
 def _batches(values: Iterable[Values], size: int) -> Iterator[list[Values]]:
@@ -337,6 +369,7 @@ def _pipeline(
     columns: Sequence[str],
     merge: Merge,
     on_progress: ProgressCallback | None,
+    book: dict[str, str],
 ) -> tuple[int, Counter[str]]:
     """COPY each batch into import_staging and merge it; returns rows read and merge counts.
 
@@ -369,7 +402,9 @@ def _pipeline(
                 batch.clear()  # the next batch is parsed while this one merges
                 if on_progress is not None:
                     on_progress(read)
-                pending = pool.submit(_merge_batch, conn, merge)
+                names = dict(book)  # the keys of this batch's names (the parser filled them)
+                book.clear()
+                pending = pool.submit(_merge_batch, conn, merge, names)
             if pending is not None:
                 with connection.wrap_database_errors:
                     totals += pending.result()
@@ -426,8 +461,12 @@ def _lock_parties(cursor: psycopg.Cursor) -> None:
         )
 
 
-def _merge_batch(conn: psycopg.Connection, merge: Merge) -> Counter[str]:
+def _merge_batch(conn: psycopg.Connection, merge: Merge, names: dict[str, str]) -> Counter[str]:
     with conn.cursor() as cursor:
+        cursor.execute("TRUNCATE pg_temp.import_keys")
+        with cursor.copy("COPY pg_temp.import_keys (name, keys) FROM STDIN") as copy:
+            for row in names.items():
+                copy.write_row(row)
         counts = merge(cursor)
         # Check this batch's foreign keys now, while the parser works, not all at commit.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -468,18 +507,21 @@ def _count(cursor: psycopg.Cursor, sql: str, params: dict[str, Any] | None = Non
 
 SHIPMENT_MENTIONS = """
 INSERT INTO pg_temp.import_mention
-SELECT pkey, ident, left(name, 500), left(norm, 500), keys, left(country, 2), count(*),
-       min(line)
+SELECT m.pkey, m.ident, m.name, m.norm, coalesce(k.keys, '{}'), m.country, m.n, m.first_line
 FROM (
-    SELECT exporter_key AS pkey, exporter_ident AS ident, exporter AS name, exporter_norm AS norm,
-           exporter_keys AS keys, exporter_country AS country, line
-    FROM pg_temp.import_staging WHERE exporter_key IS NOT NULL
-    UNION ALL
-    SELECT importer_key, importer_ident, importer, importer_norm, importer_keys,
-           importer_country, line
-    FROM pg_temp.import_staging WHERE importer_key IS NOT NULL
+    SELECT pkey, ident, left(name, 500) AS name, left(norm, 500) AS norm,
+           left(country, 2) AS country, count(*) AS n, min(line) AS first_line
+    FROM (
+        SELECT exporter_key AS pkey, exporter_ident AS ident, exporter AS name,
+               exporter_norm AS norm, exporter_country AS country, line
+        FROM pg_temp.import_staging WHERE exporter_key IS NOT NULL
+        UNION ALL
+        SELECT importer_key, importer_ident, importer, importer_norm, importer_country, line
+        FROM pg_temp.import_staging WHERE importer_key IS NOT NULL
+    ) AS s
+    GROUP BY 1, 2, 3, 4, 5
 ) AS m
-GROUP BY pkey, ident, name, norm, keys, country
+LEFT JOIN pg_temp.import_keys AS k ON k.name = m.name
 """
 
 # Parties new in this batch, named by their most frequent spelling (the first on a tie), with
@@ -503,9 +545,14 @@ ORDER BY s.pkey, s.name = '', s.n DESC, s.first_line
 
 COMPANY_MENTIONS = """
 INSERT INTO pg_temp.import_mention
-SELECT pkey, ident, left(name, 500), left(norm, 500), keys, '', count(*), min(line)
-FROM pg_temp.import_staging WHERE pkey IS NOT NULL
-GROUP BY pkey, ident, name, norm, keys
+SELECT m.pkey, m.ident, m.name, m.norm, coalesce(k.keys, '{}'), '', m.n, m.first_line
+FROM (
+    SELECT pkey, ident, left(name, 500) AS name, left(norm, 500) AS norm, count(*) AS n,
+           min(line) AS first_line
+    FROM pg_temp.import_staging WHERE pkey IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+) AS m
+LEFT JOIN pg_temp.import_keys AS k ON k.name = m.name
 """
 
 # Companies: the first row of a key wins; later rows with the key are duplicates.
@@ -513,7 +560,9 @@ COMPANY_NEW_PARTIES = """
 INSERT INTO pg_temp.import_new
     (pkey, ident, scheme, name, norm, keys, countries, start_date, addresses, first_line)
 SELECT DISTINCT ON (pkey) pkey, ident, CASE WHEN ident <> '' THEN left(scheme, 20) ELSE '' END,
-       left(name, 500), left(norm, 500), keys,
+       left(name, 500), left(norm, 500),
+       coalesce((SELECT k.keys FROM pg_temp.import_keys AS k WHERE k.name = left(s.name, 500)),
+                '{}'),
        CASE WHEN country <> '' THEN ARRAY[left(country, 2)] ELSE '{}' END,
        incorporation_date,
        CASE WHEN btrim(address) <> '' THEN ARRAY[btrim(address)] ELSE '{}' END,
@@ -925,12 +974,13 @@ def load_shipments(
             first_load=not cursor.fetchone()[0], sum_flows=batch_foreign_keys
         )
         read, counts = _pipeline(
-            _batches(_shipment_values(rows), batch_size),
+            _batches(_shipment_values(rows, book := {}), batch_size),
             columns=SHIPMENT_COLUMNS,
             merge=lambda c: _merge_shipments(
                 c, params, merge_sql=merge_sql, batch_foreign_keys=batch_foreign_keys
             ),
             on_progress=on_progress,
+            book=book,
         )
         if batch_foreign_keys:
             cursor.execute(APPLY_FLOWS, params)
@@ -1038,10 +1088,11 @@ def load_companies(
         schemes = _begin(cursor, dataset, COMPANY_TABLES)
         params = {"dataset": dataset.pk, "source": SOURCE, "schemes": schemes}
         read, counts = _pipeline(
-            _batches(_company_values(rows), batch_size),
+            _batches(_company_values(rows, book := {}), batch_size),
             columns=COMPANY_COLUMNS,
             merge=lambda c: _merge_companies(c, params),
             on_progress=on_progress,
+            book=book,
         )
         _end(
             cursor,

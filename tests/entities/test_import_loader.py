@@ -94,6 +94,27 @@ def test_three_spellings_become_one_entity_with_aliases(dataset):
     assert not Identifier.objects.filter(entity__dataset=dataset).exists()
 
 
+def test_a_name_written_in_other_scripts_forms_and_schemes_is_one_party(dataset, alice):
+    """The ORDERED key merges what is surely one name; another order or a typo stays apart
+    (for the duplicates list), because a false merge in evidence is worse than a duplicate."""
+    same = ["ТОО «Дала Микро»", "Dala Mikro LLP", "„Dala Mikro“ ЖШС", "DALA MIKRO TOO"]
+    apart = ["Микро Дала", "Dala Mirko LLP"]
+    rows = [shipment(2 + i, exporter=name) for i, name in enumerate(same + apart)]
+
+    assert load_shipments(rows, dataset=dataset).entities_created == 4  # with the importer
+    dala = Entity.objects.get(dataset=dataset, name="ТОО «Дала Микро»")
+    assert dala.aliases == same[1:]
+    assert Shipment.objects.filter(exporter=dala).count() == 4
+    # Its names and keys were written with it: search finds it by an alias's spelling, and
+    # the duplicates list offers the two left apart.
+    from entities.search import possible_duplicates, search_entities
+
+    assert search_entities(user=alice, query="Dala Mikro ЖШС")[0].entity == dala
+    assert {d.entity.name for d in possible_duplicates(entity=dala)} == set(apart)
+    # A second load changes nothing.
+    assert load_shipments(rows, dataset=dataset).unchanged == len(rows)
+
+
 def test_stored_shipment_values(dataset):
     load_shipments(
         [shipment(2, dispatch_country="KZ", quantity=None, value=None, currency="")],
