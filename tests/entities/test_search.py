@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from entities.search import search_entities
 from entities.services import Scope, entity_create
+from investigations import access
 from tests.factories import make_case
 
 
@@ -61,6 +62,7 @@ def test_never_returns_entities_of_other_case_files(names, alice, charlie):
 
 def test_search_page_links_into_the_case_and_the_dataset(names, case, alice_client):
     text = alice_client.get(reverse("search"), {"q": "Казах Чип"}).text
+    assert "part of the name" in text  # why it matched, in a few words
     assert "Kazakh" in text or "Казах" in text
     assert "/datasets/" in text
     text = alice_client.get(reverse("search"), {"q": "aspan"}).text
@@ -181,3 +183,15 @@ def test_keys_and_corrections_of_other_case_files_stay_invisible(case, alice, ch
     ):
         assert search_entities(user=alice, query=query) == [], query
     assert search_entities(user=charlie, query="Zhyrgalbel Qazaq Trade")
+    # The word list is scoped too: charlie's words correct charlie's typos only.
+    from django.db import connection
+
+    from entities.namematch import parse_query
+    from entities.search import _correct
+
+    for user, expected in ((alice, {}), (charlie, {"zhirgalbel": ["zhirgalbek"]})):
+        query = parse_query("Zhyrgalbel")
+        cases = list(access.visible_investigations(user).values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            _correct(cursor, query, cases)
+        assert query.corrections == expected
