@@ -42,7 +42,7 @@ SEARCH_LIMIT = 20
 CANDIDATES = 100
 
 _CORRECTIONS_SQL = """
-SELECT d.word, k.known,
+SELECT d.word, k.known, k.shared,
        CASE WHEN NOT k.known THEN
            ARRAY(SELECT t.token FROM entities_nametoken t
                  WHERE t.deletions && string_to_array(d.dels, ' ')::varchar[]
@@ -51,12 +51,17 @@ SELECT d.word, k.known,
        END
 FROM unnest(%(words)s::text[], %(dels)s::text[]) AS d(word, dels)
 CROSS JOIN LATERAL (
-    SELECT EXISTS (SELECT 1 FROM entities_nametoken t
-                   WHERE t.token = d.word
-                     AND (t.investigation_id IS NULL OR t.investigation_id = ANY(%(cases)s)))
-           AS known
+    SELECT bool_or(true) IS TRUE AS known, bool_or(t.investigation_id IS NULL) IS TRUE AS shared
+    FROM entities_nametoken t
+    WHERE t.token = d.word
+      AND (t.investigation_id IS NULL OR t.investigation_id = ANY(%(cases)s))
 ) AS k
 """
+# Words of the datasets, known to be in use for everyone: a query made only of them needs no
+# correction, and skips that statement. Datasets' words are never removed, so this only ever
+# misses; bounded, it forgets the oldest.
+_SHARED_WORDS: dict[str, None] = {}
+_SHARED_WORDS_MAX = 50_000
 
 # Per key: entities of my case files, then of the datasets ("investigation_id IS NULL" is the
 # end of the same index range), each branch capped. Weights fall with how many entities a key
@@ -142,7 +147,7 @@ class Scored:
 
 
 def _correct(cursor, query: Query, cases: list[int]) -> None:
-    words = query.words
+    words = [w for w in query.words if w not in _SHARED_WORDS]
     if not words:
         return
     cursor.execute(
@@ -153,7 +158,11 @@ def _correct(cursor, query: Query, cases: list[int]) -> None:
             "cases": cases,
         },
     )
-    for word, known, found in cursor.fetchall():
+    for word, known, shared, found in cursor.fetchall():
+        if shared:
+            _SHARED_WORDS[word] = None
+            while len(_SHARED_WORDS) > _SHARED_WORDS_MAX:
+                del _SHARED_WORDS[next(iter(_SHARED_WORDS))]
         if not known:
             fixes = choose_corrections(word, found or [])
             if fixes:
