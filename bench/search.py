@@ -403,17 +403,19 @@ def make_queries(n: int, seed: int, counts: dict[str, int], rng_seed: str) -> li
     return queries
 
 
-def _signatures(kind: str, name: str, person: bool) -> set[str]:
-    """What a namesake shares with the expected entity, as far as the query can tell: the
-    normalized name; for initials, a surname with the same initials; for a name without its
+def _signatures(kind: str, name: str) -> set[str]:
+    """What a namesake shares with the expected entity, as far as the query can tell: the same
+    name in any script or transliteration (the words' skeletons in order); in any order for
+    `name_order`; for initials, a surname with the same initials; for a name without its
     patronymic, the same two words."""
-    from entities.names import NameKind, name_keys, normalize
+    from entities.names import NameKind, match_key, name_keys
 
     if kind == "initials":
         return {k for kd, k in name_keys(name, person=True) if kd == NameKind.INITIALS}
     if kind == "no_patronymic":
-        return {k for kd, k in name_keys(name, person=True) if kd in (NameKind.PART,)}
-    return {normalize(name)}
+        return {k for kd, k in name_keys(name, person=True) if kd == NameKind.PART}
+    key = match_key(name)
+    return {" ".join(sorted(key.split()))} if kind == "name_order" else {key}
 
 
 def resolve_expected(dataset, queries: list[dict]) -> None:
@@ -428,7 +430,7 @@ def resolve_expected(dataset, queries: list[dict]) -> None:
             s = namegen.spec(SEED, q["index"])
             sigs = set()
             for n in [s.name, *s.aliases]:
-                sigs |= _signatures(q["kind"], n, q["person"])
+                sigs |= _signatures(q["kind"], n)
             q["expected_signatures"] = sorted(sigs)
 
 
@@ -451,11 +453,13 @@ def run_queries(user, queries: list[dict]) -> None:
             q["hit"] = q["expected_id"] in ids
             q["rank"] = all_ids.index(q["expected_id"]) + 1 if q["expected_id"] in all_ids else None
             q["why"] = next((h.why for h in hits if h.entity.pk == q["expected_id"]), None)
-            # A namesake found instead: search cannot tell them apart, so this counts as a hit
-            # of the name, not of the entity.
+            # A namesake found instead (an entity with the expected's name among its names):
+            # search cannot tell them apart, so this counts as a hit of the name.
             expected = set(q["expected_signatures"])
             q["hit_name"] = q["hit"] or any(
-                _signatures(q["kind"], h.matched_name, True) & expected for h in top
+                _signatures(q["kind"], n) & expected
+                for h in top
+                for n in [h.entity.name, *h.entity.aliases]
             )
 
 

@@ -86,11 +86,12 @@ class Query:
 def parse_query(text: str) -> Query:
     compact = _compact_chars(text)
     looks_like_number = len(compact) >= 5 and any(c.isdigit() for c in compact)
-    return Query(
-        text=text,
-        spellings=spellings(text),
-        identifier=compact[:64] if looks_like_number else "",
-    )
+    forms = spellings(text)
+    if forms and "j" in text.lower() and not CYRILLIC.search(text):
+        # A J may be Kazakh Ж even without other Kazakh letters ("Juldyz" for Жұлдыз).
+        extra = spellings(text.replace("j", "zh").replace("J", "Zh"))
+        forms = forms + tuple(sp for sp in extra if sp not in forms)
+    return Query(text=text, spellings=forms, identifier=compact[:64] if looks_like_number else "")
 
 
 def deletions(word: str, depth: int = 1) -> list[str]:
@@ -105,7 +106,10 @@ def deletions(word: str, depth: int = 1) -> list[str]:
 
 
 def max_edits(word: str) -> int:
-    return 1 if len(word) < 8 else 2
+    """Edits a skeleton word may be from another and still be a typo of it: one for short
+    words, two from five letters (a typo in a Cyrillic or digraph letter changes two letters
+    of the skeleton: "Холдисг" is "holdisg", "Холдинг" is "holdin")."""
+    return 1 if len(word) < 5 else 2
 
 
 def choose_corrections(word: str, found: list[str]) -> list[str]:
@@ -116,7 +120,8 @@ def choose_corrections(word: str, found: list[str]) -> list[str]:
         for w in set(found)
         if w != word and abs(len(w) - len(word)) <= limit
     )
-    return [w for d, w in scored if d <= limit][:3]
+    # Two edits only with the first letter kept: people rarely mistype it.
+    return [w for d, w in scored if d == 1 or (d <= limit and w[0] == word[0])][:3]
 
 
 def _sorted(words) -> str:
@@ -187,9 +192,10 @@ def _word_match(q: str, q_word: str, c: str, c_word: str) -> tuple[float, Reason
         d = limit + 1
         if abs(len(q) - len(c)) <= limit:
             d = DamerauLevenshtein.distance(q, c, score_cutoff=limit)
-        # A slip of the keyboard keeps the first letter; a Q for a K is how it sounds.
-        if d <= limit and q_word[0] == c_word[0]:
-            return (0.95 - 0.1 * d, Reason.TYPO)
+        # A slip of the keyboard keeps the first letter; a Q for a K, or "Treyd" for "Trade"
+        # (two letters apart), is how it sounds.
+        if d <= 1 and q_word[0] == c_word[0]:
+            return (0.85, Reason.TYPO)
         code = sound(q_word)
         if code and code == sound(c_word):
             # As close as the spellings are: Double Metaphone drops every vowel, so "Viktoriia"
