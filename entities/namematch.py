@@ -10,6 +10,7 @@ costs a third of a word. Learnt from nomenklatura's logic-v2 and rigour's compar
 the parts, score each pair, let confusable spellings cost less than other edits.
 """
 
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
@@ -191,19 +192,35 @@ def _word_match(q: str, q_word: str, c: str, c_word: str) -> tuple[float, Reason
         limit = max_edits(q)
         d = limit + 1
         if abs(len(q) - len(c)) <= limit:
-            d = DamerauLevenshtein.distance(q, c, score_cutoff=limit)
+            # In skeletons or as written, whichever is closer: a skeleton rule can widen a
+            # one-letter slip ("Lifn" is "lifn", "Lion" is "lon").
+            d = min(
+                DamerauLevenshtein.distance(q, c, score_cutoff=limit),
+                DamerauLevenshtein.distance(q_word, c_word, score_cutoff=limit),
+            )
         # A slip of the keyboard keeps the first letter; a Q for a K, or "Treyd" for "Trade"
         # (two letters apart), is how it sounds.
         if d <= 1 and q_word[0] == c_word[0]:
             return (0.85, Reason.TYPO)
-        code = sound(q_word)
-        if code and code == sound(c_word):
+        if _sounds_alike(q_word, c_word):
             # As close as the spellings are: Double Metaphone drops every vowel, so "Viktoriia"
             # sounds like "Vektor" and "Ultau" like "Alatau".
             return (0.6 + 0.3 * DamerauLevenshtein.normalized_similarity(q, c), Reason.SOUNDS)
         if d <= limit:
             return (0.95 - 0.1 * d, Reason.TYPO)
     return (0.0, None)
+
+
+# Letters English writes and does not say, at the start of a word ("Wright" is "Райт").
+SILENT_START = re.compile(r"^(?:w(?=r)|k(?=n)|g(?=n)|p(?=s))")
+
+
+def _sounds_alike(a: str, b: str) -> bool:
+    code = sound(a)
+    if code and code == sound(b):
+        return True
+    a2, b2 = SILENT_START.sub("", a), SILENT_START.sub("", b)
+    return (a2, b2) != (a, b) and bool(sound(a2)) and sound(a2) == sound(b2)
 
 
 def _align(q_sp: Spelling, c_words: list[str], c_skels: list[str]) -> tuple[float, Reason]:
