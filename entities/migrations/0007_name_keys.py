@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='NameKey',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.SmallIntegerField(choices=[(1, 'same words'), (2, 'words but one'), (3, 'sounds alike'), (4, 'one word'), (5, 'initials')])),
+                ('kind', models.SmallIntegerField(choices=[(1, 'same words'), (2, 'words but one'), (3, 'sounds alike'), (4, 'one word'), (5, 'initials'), (6, 'same words in order')])),
                 ('key', models.CharField(max_length=200)),
             ],
         ),
