@@ -33,6 +33,8 @@ class EntityName(models.Model):
             # Entity lists filtered by a name (norm LIKE '%...%'), and the benchmark's bare
             # word_similarity query.
             GinIndex(OpClass("norm", name="gin_trgm_ops"), name="entityname_norm_trgm"),
+            # Equal normalized names (batch screening's exact branch).
+            models.Index(fields=["norm"], name="entityname_norm_idx"),
         ]
 
     def __str__(self) -> str:

@@ -34,10 +34,6 @@ class Migration(migrations.Migration):
             model_name='entityname',
             name='entityname_phonetic_idx',
         ),
-        migrations.RemoveIndex(
-            model_name='entityname',
-            name='entityname_norm_idx',
-        ),
         migrations.AddField(
             model_name='namekey',
             name='dataset',
