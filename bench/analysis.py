@@ -98,11 +98,11 @@ def _load_entities(cursor, dataset_id: int, rng: random.Random) -> int:
                 )
             )
     with cursor.copy(
-        "COPY entities_entityname (entity_id, dataset_id, name, norm, phonetic) FROM STDIN"
+        "COPY entities_entityname (entity_id, dataset_id, name, norm) FROM STDIN"
     ) as copy:
         for i in range(N_ENTITIES):
             kind = "person" if i % 3 == 0 else "company"
-            copy.write_row((first + i, dataset_id, f"{kind.title()} {i}", f"{kind} {i}", ""))
+            copy.write_row((first + i, dataset_id, f"{kind.title()} {i}", f"{kind} {i}"))
     return first
 
 
@@ -267,10 +267,10 @@ def _ensure_sanctions() -> None:
                     )
                 )
         with cursor.copy(
-            "COPY entities_entityname (entity_id, dataset_id, name, norm, phonetic) FROM STDIN"
+            "COPY entities_entityname (entity_id, dataset_id, name, norm) FROM STDIN"
         ) as copy:
             for pk, name, norm in rows:
-                copy.write_row((pk, dataset.pk, name, norm, ""))
+                copy.write_row((pk, dataset.pk, name, norm))
 
 
 def ensure_data():

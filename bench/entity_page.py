@@ -95,23 +95,19 @@ COUNTRIES = ["DE", "CN", "KZ", "RU", "TR", "AE", "KG", "AM", "US", "IT", "PL", "
 UNITS = ["pcs", "kg", "t", "l", "m"]
 
 
-def _names_for(entity) -> list:
-    from entities.models import EntityName
-    from entities.names import name_forms
+def _names_for(entity) -> tuple[list, list]:
+    """The entity's EntityName and NameKey rows, as entities.services would write them."""
+    from entities.models import EntityName, NameKey
+    from entities.namekeys import search_rows
 
-    rows = []
-    for name in [entity.name, *entity.aliases]:
-        norm, phonetic = name_forms(name)
-        rows.append(
-            EntityName(
-                entity=entity,
-                investigation_id=entity.investigation_id,
-                name=name,
-                norm=norm,
-                phonetic=phonetic,
-            )
-        )
-    return rows
+    names, keys = search_rows(
+        entity_id=entity.pk,
+        investigation_id=entity.investigation_id,
+        dataset_id=None,
+        names=[entity.name, *entity.aliases],
+        person=entity.schema == "Person",
+    )
+    return [EntityName(**row) for row in names], [NameKey(**row) for row in keys]
 
 
 def _complete(case) -> bool:
@@ -131,7 +127,7 @@ def ensure_data():
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from entities.models import Entity, EntityName, Identifier, Link, LinkKind, Shipment
+    from entities.models import Entity, EntityName, Identifier, Link, LinkKind, NameKey, Shipment
     from investigations import activity
     from investigations.models import Investigation
     from investigations.services import investigation_create
@@ -151,7 +147,12 @@ def ensure_data():
     with transaction.atomic():
         if case is not None:  # a half-made case from an interrupted run: start again
             with connection.cursor() as cur:
-                for table in ("entities_shipment", "entities_link", "entities_entityname"):
+                for table in (
+                    "entities_shipment",
+                    "entities_link",
+                    "entities_entityname",
+                    "entities_namekey",
+                ):
                     cur.execute(
                         f"DELETE FROM {table} WHERE investigation_id = %s",  # noqa: S608
                         [case.pk],
@@ -204,9 +205,9 @@ def ensure_data():
                 )
             )
         others = Entity.objects.bulk_create(others, batch_size=500)
-        EntityName.objects.bulk_create(
-            [row for e in [hub, *others] for row in _names_for(e)], batch_size=1000
-        )
+        rows = [_names_for(e) for e in [hub, *others]]
+        EntityName.objects.bulk_create([n for names, _ in rows for n in names], batch_size=1000)
+        NameKey.objects.bulk_create([k for _, keys in rows for k in keys], batch_size=1000)
         Identifier.objects.bulk_create(
             [
                 Identifier(entity=e, scheme="kz_bin", value=f"{rng.randrange(10**11, 10**12)}")
@@ -290,6 +291,7 @@ def ensure_data():
         for table in (
             "entities_entity",
             "entities_entityname",
+            "entities_namekey",
             "entities_link",
             "entities_shipment",
             "entities_identifier",
@@ -397,7 +399,7 @@ def breakdown(owner, case, hub) -> dict:
     from django.test import RequestFactory
     from django_htmx.middleware import HtmxDetails
 
-    from entities import selectors, views
+    from entities import search, selectors, views
     from entities.forms import LinkForm
     from entities.models import Shipment
     from investigations import access
@@ -416,7 +418,7 @@ def breakdown(owner, case, hub) -> dict:
         "entity_recent_shipments": lambda: selectors.entity_recent_shipments(
             entity=entity, case=case
         ),
-        "possible_duplicates": lambda: selectors.possible_duplicates(entity=entity),
+        "possible_duplicates": lambda: search.possible_duplicates(entity=entity),
         "entity_activity": lambda: list(selectors.entity_activity(entity=entity)),
         "_entity_page_context (links, totals, recent)": lambda: views._entity_page_context(
             entity, case
@@ -427,7 +429,7 @@ def breakdown(owner, case, hub) -> dict:
         **views._entity_page_context(entity, case),
         "case": case,
         "tab": "entities",
-        "duplicates": selectors.possible_duplicates(entity=entity),
+        "duplicates": search.possible_duplicates(entity=entity),
         "activity": list(selectors.entity_activity(entity=entity)),
         "link_form": LinkForm(),
     }

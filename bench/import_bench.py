@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -146,6 +146,38 @@ def _parties() -> list[tuple[list[str], str]]:
             spellings.append(_cp1251(parts["other"]))  # the other script, no legal form
         parties.append((list(dict.fromkeys(spellings)), parts["country"]))
     return parties
+
+
+def party_duplicates(dataset: str) -> dict:
+    """How the import resolved the generated companies: parties whose spellings landed on more
+    than one entity (duplicates), and entities holding spellings of companies with other names
+    (merges; generated namesakes, whose names are the same, do not count)."""
+    from entities.models import EntityName
+    from entities.names import normalize
+
+    parties = _parties()
+    owners: dict[str, set[int]] = defaultdict(set)  # spelling -> parties that use it
+    for i, (spellings, _country) in enumerate(parties):
+        for spelling in spellings:
+            owners[spelling].add(i)
+    entity_of: dict[str, set[int]] = defaultdict(set)
+    names_of: dict[int, set[str]] = defaultdict(set)
+    for name, entity in EntityName.objects.filter(dataset__name=dataset).values_list(
+        "name", "entity_id"
+    ):
+        entity_of[name].add(entity)
+        names_of[entity].add(name)
+    duplicates = seen = 0
+    for spellings, _country in parties:
+        entities = set().union(*(entity_of.get(s, set()) for s in spellings))
+        if entities:
+            seen += 1
+            duplicates += len(entities) - 1
+    merges = 0
+    for names in names_of.values():
+        companies = {normalize(parties[min(owners[n])][0][0]) for n in names if owners.get(n)}
+        merges += len(companies) > 1
+    return {"parties_seen": seen, "duplicate_entities": duplicates, "merged_entities": merges}
 
 
 def _number(value: float, decimals: int) -> str:
@@ -268,13 +300,14 @@ def delete_dataset(name: str) -> float:
             "(SELECT id FROM entities_entity WHERE dataset_id = %s)",
             [pk],
         )
+        cursor.execute("DELETE FROM entities_namekey WHERE dataset_id = %s", [pk])
         cursor.execute("DELETE FROM entities_entityname WHERE dataset_id = %s", [pk])
         cursor.execute("DELETE FROM entities_entity WHERE dataset_id = %s", [pk])
     dataset.delete()  # import jobs, rejected rows and anything else that cascades
     with connection.cursor() as cursor:
         cursor.execute(
             "VACUUM ANALYZE entities_shipment, entities_entity, entities_entityname,"
-            " entities_identifier"
+            " entities_namekey, entities_identifier"
         )
     return time.monotonic() - started
 
@@ -696,6 +729,14 @@ def main() -> None:
             [name],
         )
         report["shipments_stored"] = cursor.fetchone()[0]
+    report["parties"] = party_duplicates(name)
+    print(
+        f"parties: {report['parties']['parties_seen']:,} companies in the file;"
+        f" {report['parties']['duplicate_entities']:,} duplicate entities (a company's spellings"
+        f" on more than one entity); {report['parties']['merged_entities']:,} entities merging"
+        " companies of different names",
+        flush=True,
+    )
     report["copy"] = psql_copy(path)
     if not args.no_iie:
         try:

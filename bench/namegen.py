@@ -447,3 +447,111 @@ def nonsense(rng: random.Random) -> str:
         "".join(rng.choice("бвгджзйхцчшщъ") for _ in range(rng.randint(4, 7)))
         for _ in range(rng.randint(1, 2))
     )
+
+
+# --- Query variants: the ways documents write the names above -------------------------------
+
+PATRONYMIC_ENDINGS = ("ович", "евич", "овна", "евна", "ұлы", "қызы", "ovich", "evich", "ovna",
+                      "evna", "uly", "kyzy")  # fmt: skip
+KAZAKH_2021 = {
+    "а": "a", "ә": "ä", "б": "b", "в": "v", "г": "g", "ғ": "ğ", "д": "d", "е": "e", "ё": "io",
+    "ж": "j", "з": "z", "и": "i", "й": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n",
+    "ң": "ñ", "о": "o", "ө": "ö", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "ū",
+    "ү": "ü", "ф": "f", "х": "h", "һ": "h", "ц": "ts", "ч": "ch", "ш": "ş", "щ": "şş", "ъ": "",
+    "ы": "y", "і": "i", "ь": "", "э": "e", "ю": "iu", "я": "ia",
+}  # fmt: skip
+# The 2017 alphabet's apostrophes for the letters 2021 gives diacritics.
+KAZAKH_2017 = {**KAZAKH_2021, "ә": "a'", "ғ": "g'", "ң": "n'", "ө": "o'", "ұ": "u", "ү": "u'",
+               "ш": "s'", "ч": "c'", "й": "i'"}  # fmt: skip
+KAZAKH_FORMS = {"ТОО": "ЖШС", "АО": "АҚ"}
+QUOTES = [("«", "»"), ("“", "”"), ("„", "“"), ('"', '"')]
+
+
+def _translate(text: str, table: dict[str, str]) -> str:
+    out = []
+    for ch in text:
+        low = ch.lower()
+        lat = table.get(low, ch if low not in table else "")
+        out.append(lat[:1].upper() + lat[1:] if ch != low and lat else lat)
+    return "".join(out)
+
+
+def kazakh_latin(text: str, rng: random.Random) -> str:
+    """Kazakh Latin of 2021 (Q, Ğ, Ş, Ñ, Ū, Ü) or, one time in three, of 2017 (apostrophes)."""
+    return _translate(text, KAZAKH_2017 if rng.random() < 1 / 3 else KAZAKH_2021)
+
+
+def is_russian_style_person(s: Spec) -> bool:
+    return s.schema == "Person" and len(s.words) == 3 and s.words[2].endswith(PATRONYMIC_ENDINGS)
+
+
+def initials(s: Spec, rng: random.Random) -> str:
+    """ "Петров И.С.", "I. S. Petrov", "Petrov I." (the patronymic's initial left out)."""
+    if is_russian_style_person(s):
+        surname, given, patr = s.words
+        roll = rng.random()
+        if roll < 0.5:
+            return f"{surname} {given[0]}.{patr[0]}."
+        if roll < 0.75:
+            return f"{given[0]}. {patr[0]}. {surname}"
+        return f"{surname} {given[0]}."
+    *given, surname = s.name.split()
+    return " ".join(f"{g[0]}." for g in given) + f" {surname}"
+
+
+def name_order(s: Spec, rng: random.Random) -> str:
+    """Another order of the same words: "Иван Сергеевич Петров", "Müller Hans Peter"."""
+    if is_russian_style_person(s):
+        surname, given, patr = s.words
+        return f"{given} {patr} {surname}"
+    if s.schema == "Person":
+        *given, surname = s.name.split()
+        return " ".join([surname, *given])
+    words = list(s.words)
+    while len(words) > 1 and words == s.words:
+        rng.shuffle(words)
+    return " ".join(words)
+
+
+def no_patronymic(s: Spec, rng: random.Random) -> str:
+    """ "Petrov Ivan" or "Ivan Petrov" for "Petrov Ivan Sergeevich"."""
+    surname, given, _ = s.words
+    return f"{surname} {given}" if rng.random() < 0.5 else f"{given} {surname}"
+
+
+def legal_form_variant(s: Spec, rng: random.Random) -> str:
+    """The generator's legal variant, or a Kazakh form, or other quotes."""
+    cyr = s.name[:4].rstrip() in CYR_FORMS and "«" in s.name
+    roll = rng.random()
+    if cyr and roll < 0.3:
+        form, body = s.name.split(" ", 1)
+        kz = KAZAKH_FORMS.get(form)
+        if kz:
+            return f"{kz} {body}" if rng.random() < 0.5 else f"{body.strip('«»')} {kz}"
+    if cyr and roll < 0.6:
+        left, right = rng.choice(QUOTES)
+        return s.name.replace("«", left).replace("»", right)
+    return s.legal_variant
+
+
+def typo_missing(name: str, words: list[str], rng: random.Random) -> str:
+    """Leave out one letter (not the first) of a word of four or more letters."""
+    candidates = [w for w in words if len(w) >= 4 and w.isalpha()]
+    if not candidates:
+        return name
+    word = rng.choice(candidates)
+    pos = rng.randrange(1, len(word))
+    return name.replace(word, word[:pos] + word[pos + 1 :], 1)
+
+
+def typo_swap(name: str, words: list[str], rng: random.Random) -> str:
+    """Swap two neighbouring letters (not the first) of a word of four or more letters."""
+    candidates = [w for w in words if len(w) >= 4 and w.isalpha() and len(set(w[1:])) > 1]
+    if not candidates:
+        return name
+    word = rng.choice(candidates)
+    pos = rng.randrange(1, len(word) - 1)
+    while word[pos] == word[pos + 1]:
+        pos = rng.randrange(1, len(word) - 1)
+    swapped = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2 :]
+    return name.replace(word, swapped, 1)

@@ -1,18 +1,23 @@
-"""Name search over a large dataset: latency and hit rate of entities.selectors.search_entities.
+"""Name search over a large dataset: latency and hit rate of entities.search.search_entities.
 
     make bench-search            # 1,000,000 entities (generated once, then reused)
     make bench-search N=100000   # another size: its own dataset "bench-100k"
 
 Generates N entities with mixed Cyrillic/Latin company and person names into the dataset
-"bench-<N>" of the casefile_bench database (COPY, two worker processes for the names), then
-times ~200 searches of six kinds through the real selector as a member of one small case file.
-Prints a table and writes bench/out/search-<date>.json. When p95 misses the target it runs
-EXPLAIN (ANALYZE, BUFFERS) on the slowest kinds and measures alternative SQL and settings.
+"bench-<N>" of the bench database (COPY, two worker processes for the names and their match
+keys), then times searches of every kind of name form (exact, other script, passport and ISO 9
+transliterations, Kazakh Latin, initials, name order, patronymic absent, one word, typos, legal
+forms, nonsense) through the real selector as a member of one small case file, alternating with
+a bare pg_trgm word_similarity top-20 over the same names as the reference. Prints a table and
+writes bench/out/search-<date>.json. When a target is missed it prints the EXPLAIN of the
+slowest query's candidate SQL.
 """
 
 import argparse
+import hashlib
 import json
 import multiprocessing
+import os
 import random
 import sys
 import time
@@ -24,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchdb  # sets up the path and the bench database before Django
+import iuliia
 import namegen
 
 TARGET_P95_MS = 50.0
@@ -31,9 +37,17 @@ SEED = 1
 KINDS = {  # kind: number of measured queries
     "exact": 40,
     "cross_script": 40,
+    "passport": 30,
+    "iso9": 30,
+    "kazakh_latin": 30,
+    "initials": 40,
+    "name_order": 30,
+    "no_patronymic": 30,
     "partial": 30,
     "typo": 40,
-    "legal_form": 30,
+    "typo_missing": 30,
+    "typo_swap": 30,
+    "legal_form": 40,
     "nonsense": 20,
 }
 WARMUP = 20
@@ -64,12 +78,12 @@ def _pg_array(items: list[str]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-def generate_chunk(args: tuple[int, int, int, int, int, str]) -> tuple[bytes, bytes, int]:
-    """COPY text for entities [start, stop) and for their EntityName rows."""
-    from entities.names import name_forms
+def generate_chunk(args: tuple[int, int, int, int, int, str]) -> tuple[bytes, bytes, bytes, int]:
+    """COPY text for entities [start, stop), their EntityName rows and their NameKey rows."""
+    from entities.names import name_keys, normalize
 
     seed, start, stop, first_id, dataset_id, now = args
-    entities, names = [], []
+    entities, names, keys = [], [], []
     n_names = 0
     for i in range(start, stop):
         s = namegen.spec(seed, i)
@@ -97,29 +111,49 @@ def generate_chunk(args: tuple[int, int, int, int, int, str]) -> tuple[bytes, by
                 )
             )
         )
+        found: set = set()
         for name in [s.name, *s.aliases]:
-            norm, phonetic = name_forms(name)
             names.append(
                 "\t".join(
                     (
                         _copy_field(name[:500]),
-                        _copy_field(norm[:500]),
-                        phonetic[:200],
+                        _copy_field(normalize(name)[:500]),
                         str(dataset_id),
                         str(entity_id),
                     )
                 )
             )
+            found |= name_keys(name, person=s.schema == "Person")
             n_names += 1
-    return ("\n".join(entities) + "\n").encode(), ("\n".join(names) + "\n").encode(), n_names
+        keys.extend(
+            f"{entity_id}\t{dataset_id}\t{int(kind)}\t{_copy_field(key)}"
+            for kind, key in sorted(found)
+        )
+    return (
+        ("\n".join(entities) + "\n").encode(),
+        ("\n".join(names) + "\n").encode(),
+        ("\n".join(keys) + "\n").encode(),
+        n_names,
+    )
 
 
 ENTITY_COLUMNS = (
     "id, public_id, schema, name, aliases, countries, nationality, start_date, end_date, "
     "addresses, notes, source, created_at, updated_at, ftm_id, extra, dataset_id"
 )
-NAME_COLUMNS = "name, norm, phonetic, dataset_id, entity_id"
-LOAD_TABLES = ("entities_entity", "entities_entityname")
+NAME_COLUMNS = "name, norm, dataset_id, entity_id"
+KEY_COLUMNS = "entity_id, dataset_id, kind, key"
+LOAD_TABLES = ("entities_entity", "entities_entityname", "entities_namekey")
+
+
+def _copy_parts(pg, table: str, columns: str, parts: list[bytes]) -> float:
+    """COPY the chunks' text into a table; returns the seconds it took."""
+    t = time.perf_counter()
+    with pg.cursor() as raw, raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for part in parts:
+            copy.write(part)
+    parts.clear()
+    return time.perf_counter() - t
 
 
 def load(dataset, n: int, seed: int) -> dict:
@@ -139,6 +173,7 @@ def load(dataset, n: int, seed: int) -> dict:
         # indexes and double the table, and the timings would measure that bloat.
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute("DELETE FROM entities_namekey WHERE dataset_id = %s", [dataset.pk])
             cur.execute("DELETE FROM entities_entityname WHERE dataset_id = %s", [dataset.pk])
             cur.execute("DELETE FROM entities_entity WHERE dataset_id = %s", [dataset.pk])
         with connection.cursor() as cur:
@@ -174,6 +209,7 @@ def load(dataset, n: int, seed: int) -> dict:
             (seed, s, min(s + CHUNK, n), first_id, dataset.pk, now) for s in range(0, n, CHUNK)
         ]
         name_parts: list[bytes] = []
+        key_parts: list[bytes] = []
         n_names = 0
         pg = connection.connection  # the psycopg connection under Django's wrapper
         ctx = multiprocessing.get_context("spawn")
@@ -182,9 +218,10 @@ def load(dataset, n: int, seed: int) -> dict:
             pg.cursor() as raw,
             raw.copy(f"COPY entities_entity ({ENTITY_COLUMNS}) FROM STDIN") as copy,
         ):
-            for done, (ent, nam, k) in enumerate(pool.imap(generate_chunk, chunks), 1):
+            for done, (ent, nam, key, k) in enumerate(pool.imap(generate_chunk, chunks), 1):
                 copy.write(ent)
                 name_parts.append(nam)
+                key_parts.append(key)
                 n_names += k
                 if done % 10 == 0 or done == len(chunks):
                     print(
@@ -193,16 +230,11 @@ def load(dataset, n: int, seed: int) -> dict:
                         flush=True,
                     )
         timings["generate_and_copy_entities"] = time.perf_counter() - t_load
-        t1 = time.perf_counter()
-        with (
-            pg.cursor() as raw,
-            raw.copy(f"COPY entities_entityname ({NAME_COLUMNS}) FROM STDIN") as copy,
-        ):
-            for part in name_parts:
-                copy.write(part)
-        name_parts.clear()
-        timings["copy_names"] = time.perf_counter() - t1
+        timings["copy_names"] = _copy_parts(pg, "entities_entityname", NAME_COLUMNS, name_parts)
         print(f"  names {n_names:,} copied ({timings['copy_names']:.0f} s)", flush=True)
+        # The table's trigger lists the new words (entities_nametoken) as the COPY ends.
+        timings["copy_keys"] = _copy_parts(pg, "entities_namekey", KEY_COLUMNS, key_parts)
+        print(f"  keys copied, words listed ({timings['copy_keys']:.0f} s)", flush=True)
         t2 = time.perf_counter()
         cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
         for name, definition in index_defs:
@@ -213,8 +245,8 @@ def load(dataset, n: int, seed: int) -> dict:
     t4 = time.perf_counter()
     with connection.cursor() as cur:
         # Outside the transaction: hint bits and the visibility map, as on a settled database.
-        cur.execute("VACUUM ANALYZE entities_entity")
-        cur.execute("VACUUM ANALYZE entities_entityname")
+        for table in (*LOAD_TABLES, "entities_nametoken"):
+            cur.execute(f"VACUUM ANALYZE {table}")
     timings["vacuum_analyze"] = time.perf_counter() - t4
     timings["total"] = time.perf_counter() - t0
     timings["names"] = n_names
@@ -224,11 +256,15 @@ def load(dataset, n: int, seed: int) -> dict:
 def ensure_data(n: int, seed: int):
     from django.db import connection
 
+    from entities import names as names_module
     from entities.models import Dataset, Entity
 
-    # The description names the generator version: data of an older generator is remade.
+    # The description names the generator version and the match keys' code: data of an older
+    # generator, or keys of an older entities/names.py, are remade.
+    keys_code = hashlib.sha256(Path(names_module.__file__).read_bytes()).hexdigest()[:12]
     description = (
-        f"Search benchmark: {n:,} generated entities (seed {seed}, names v{namegen.VERSION})."
+        f"Search benchmark: {n:,} generated entities (seed {seed}, names v{namegen.VERSION},"
+        f" keys {keys_code})."
     )
     dataset, _ = Dataset.objects.get_or_create(
         name=f"bench-{label(n)}", defaults={"description": description}
@@ -277,11 +313,73 @@ def ensure_searcher():
 
 # --- Queries ---------------------------------------------------------------------------------
 
+TOP = 10  # a hit: the expected entity (or a namesake) in the first ten results
+
+
+def _is_cyrillic(text: str) -> bool:
+    return any("\u0400" <= c <= "\u04ff" for c in text)
+
+
+def _has_kazakh(text: str) -> bool:
+    return any(c in "әғқңөұүһіӘҒҚҢӨҰҮҺІ" for c in text)
+
+
+def _is_passport_latin(s: namegen.Spec) -> bool:
+    """A Russian or Kazakh name stored as a passport writes it (not a Western name)."""
+    return _is_cyrillic(s.other_script) and s.name.startswith(
+        namegen.passport_latin(s.other_script)
+    )
+
+
+def _query(kind: str, j: int, pick, rng: random.Random) -> tuple[namegen.Spec | None, str]:
+    """One query of a kind and the entity it should find."""
+    from entities.names import to_latin
+
+    if kind == "exact":
+        s = pick(lambda s: True)
+        return s, s.name
+    if kind == "cross_script":  # half Cyrillic names queried in Latin, half the other way
+        s = pick(lambda s, w=j % 2 == 0: _is_cyrillic(s.name) == w)
+        return s, s.other_script
+    if kind == "passport":  # stored as a passport writes it, queried in BGN/PCGN
+        s = pick(_is_passport_latin)
+        # BGN's middle dot ("Instrument·s": т + с, not ц) is not written in documents.
+        return s, to_latin(s.other_script).replace("·", "").title()
+    if kind == "iso9":  # stored in Cyrillic, queried in ISO 9 / GOST 7.79
+        s = pick(lambda s: _is_cyrillic(s.name) and not _has_kazakh(s.name))
+        return s, iuliia.GOST_779.translate(s.name)
+    if kind == "kazakh_latin":
+        s = pick(lambda s: _has_kazakh(s.name))
+        return s, namegen.kazakh_latin(s.name, rng)
+    if kind == "initials":
+        s = pick(lambda s: s.schema == "Person")
+        return s, namegen.initials(s, rng)
+    if kind == "name_order":
+        s = pick(lambda s: len(s.words) >= 2)
+        return s, namegen.name_order(s, rng)
+    if kind == "no_patronymic":
+        s = pick(namegen.is_russian_style_person)
+        return s, namegen.no_patronymic(s, rng)
+    if kind == "partial":
+        s = pick(lambda s: len(s.words) >= 2)
+        return s, rng.choice([w for w in s.words if len(w) >= 3] or s.words)
+    if kind in ("typo", "typo_missing", "typo_swap"):
+        s = pick(lambda s: any(len(w) >= 4 for w in s.words))
+        make = {
+            "typo": namegen.typo,
+            "typo_missing": namegen.typo_missing,
+            "typo_swap": namegen.typo_swap,
+        }[kind]
+        return s, make(s.name, s.words, rng)
+    if kind == "legal_form":
+        s = pick(lambda s: bool(s.legal_variant))
+        return s, namegen.legal_form_variant(s, rng)
+    return None, namegen.nonsense(rng)
+
 
 def make_queries(n: int, seed: int, counts: dict[str, int], rng_seed: str) -> list[dict]:
     """Queries of each kind with the generated entity each should find (None: nothing)."""
     rng = random.Random(rng_seed)  # noqa: S311
-    queries: list[dict] = []
 
     def pick(accept) -> namegen.Spec:
         while True:
@@ -289,98 +387,102 @@ def make_queries(n: int, seed: int, counts: dict[str, int], rng_seed: str) -> li
             if accept(s):
                 return s
 
-    def is_cyrillic(text: str) -> bool:
-        return any("\u0400" <= c <= "\u04ff" for c in text)
-
+    queries: list[dict] = []
     for kind, count in counts.items():
         for j in range(count):
-            if kind == "exact":
-                s = pick(lambda s: True)
-                q = s.name
-            elif kind == "cross_script":
-                # Half Cyrillic names queried in Latin, half the other way round.
-                want_cyr = j % 2 == 0
-                s = pick(lambda s, w=want_cyr: is_cyrillic(s.name) == w)
-                q = s.other_script
-            elif kind == "partial":
-                s = pick(lambda s: len(s.words) >= 2)
-                q = rng.choice([w for w in s.words if len(w) >= 3] or s.words)
-            elif kind == "typo":
-                s = pick(lambda s: any(len(w) >= 4 for w in s.words))
-                q = namegen.typo(s.name, s.words, rng)
-            elif kind == "legal_form":
-                s = pick(lambda s: bool(s.legal_variant))
-                q = s.legal_variant
-            else:
-                s, q = None, namegen.nonsense(rng)
+            s, q = _query(kind, j, pick, rng)
             queries.append(
                 {
                     "kind": kind,
                     "query": q,
                     "index": s.index if s else None,
                     "name": s.name if s else None,
+                    "person": s is not None and s.schema == "Person",
                 }
             )
     return queries
 
 
+def _signatures(kind: str, name: str) -> set[str]:
+    """What a namesake shares with the expected entity, as far as the query can tell: the same
+    name in any script or transliteration (the words' skeletons in order); in any order for
+    `name_order`; for initials, a surname with the same initials; for a name without its
+    patronymic, the same two words."""
+    from entities.names import NameKind, match_key, name_keys
+
+    if kind == "initials":
+        return {k for kd, k in name_keys(name, person=True) if kd == NameKind.INITIALS}
+    if kind == "no_patronymic":
+        return {k for kd, k in name_keys(name, person=True) if kd == NameKind.PART}
+    key = match_key(name)
+    return {" ".join(sorted(key.split()))} if kind == "name_order" else {key}
+
+
 def resolve_expected(dataset, queries: list[dict]) -> None:
     from entities.models import Entity
-    from entities.names import name_forms
 
     keys = {f"bench-{q['index']}" for q in queries if q["index"] is not None}
     ids = dict(Entity.objects.filter(dataset=dataset, ftm_id__in=keys).values_list("ftm_id", "id"))
     for q in queries:
         q["expected_id"] = ids.get(f"bench-{q['index']}") if q["index"] is not None else None
+        q["expected_signatures"] = []
         if q["index"] is not None:
             s = namegen.spec(SEED, q["index"])
-            q["expected_norms"] = sorted({name_forms(n)[0] for n in [s.name, *s.aliases]})
-        else:
-            q["expected_norms"] = []
-
-
-class SqlTimer:
-    """connection.execute_wrapper: the time of the ranking SQL alone."""
-
-    def __init__(self) -> None:
-        self.last_ms = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        t = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            if "entities_entityname" in sql:
-                self.last_ms = (time.perf_counter() - t) * 1000
+            sigs = set()
+            for n in [s.name, *s.aliases]:
+                sigs |= _signatures(q["kind"], n)
+            q["expected_signatures"] = sorted(sigs)
 
 
 def run_queries(user, queries: list[dict]) -> None:
+    from entities.search import search_entities
+
+    for q in queries:
+        t = time.perf_counter()
+        hits = search_entities(user=user, query=q["query"])
+        q["ms"] = (time.perf_counter() - t) * 1000
+        top = hits[:TOP]
+        ids = [h.entity.pk for h in top]
+        q["results"] = len(hits)
+        q["top"] = [(h.matched_name, round(h.score, 3), h.why) for h in hits[:3]]
+        if q["expected_id"] is None:
+            q["hit"] = q["hit_name"] = not hits
+            q["rank"] = None
+        else:
+            all_ids = [h.entity.pk for h in hits]
+            q["hit"] = q["expected_id"] in ids
+            q["rank"] = all_ids.index(q["expected_id"]) + 1 if q["expected_id"] in all_ids else None
+            q["why"] = next((h.why for h in hits if h.entity.pk == q["expected_id"]), None)
+            # A namesake found instead (an entity with the expected's name among its names):
+            # search cannot tell them apart, so this counts as a hit of the name.
+            expected = set(q["expected_signatures"])
+            q["hit_name"] = q["hit"] or any(
+                _signatures(q["kind"], n) & expected
+                for h in top
+                for n in [h.entity.name, *h.entity.aliases]
+            )
+
+
+BARE_SQL = """
+SELECT entity_id FROM entities_entityname WHERE %(norm)s <%% norm
+ORDER BY word_similarity(%(norm)s, norm) DESC LIMIT 20
+"""
+
+
+def run_bare(queries: list[dict]) -> None:
+    """The reference: a bare pg_trgm word_similarity top-20 over the same names (threshold
+    0.6, the default), timed the same way; no ranking, no case filter, no keys."""
     from django.db import connection
 
-    from entities.names import name_forms
-    from entities.selectors import search_entities
+    from entities.names import normalize
 
-    timer = SqlTimer()
-    with connection.execute_wrapper(timer):
+    with connection.cursor() as cur:
         for q in queries:
+            norm = normalize(q["query"])
             t = time.perf_counter()
-            hits = search_entities(user=user, query=q["query"])
-            q["ms"] = (time.perf_counter() - t) * 1000
-            q["sql_ms"] = timer.last_ms
-            ids = [h.entity.pk for h in hits]
-            q["results"] = len(ids)
-            q["top"] = [(h.matched_name, round(h.score, 3)) for h in hits[:3]]
-            if q["expected_id"] is None:
-                q["hit"] = q["hit_name"] = not ids
-                q["rank"] = None
-            else:
-                q["hit"] = q["expected_id"] in ids
-                q["rank"] = ids.index(q["expected_id"]) + 1 if q["hit"] else None
-                # A namesake (same normalized name) found instead: search cannot tell them
-                # apart, so this counts as a hit of the name, not of the entity.
-                q["hit_name"] = q["hit"] or any(
-                    name_forms(h.matched_name)[0] in q["expected_norms"] for h in hits
-                )
+            cur.execute(BARE_SQL, {"norm": norm})
+            cur.fetchall()
+            q["bare_ms"] = (time.perf_counter() - t) * 1000
 
 
 def summarise(queries: list[dict]) -> dict:
@@ -392,15 +494,15 @@ def summarise(queries: list[dict]) -> dict:
     out = {}
     for kind, qs in groups.items():
         ms = [q["ms"] for q in qs]
-        sql = [q["sql_ms"] for q in qs]
+        bare = [q["bare_ms"] for q in qs]
         out[kind] = {
             "n": len(qs),
             "p50_ms": p(ms, 50),
             "p95_ms": p(ms, 95),
             "p99_ms": p(ms, 99),
             "max_ms": max(ms),
-            "sql_p50_ms": p(sql, 50),
-            "sql_p95_ms": p(sql, 95),
+            "bare_p50_ms": p(bare, 50),
+            "bare_p95_ms": p(bare, 95),
             "hit_rate": sum(q["hit"] for q in qs) / len(qs),
             "name_hit_rate": sum(q["hit_name"] for q in qs) / len(qs),
             "mean_results": sum(q["results"] for q in qs) / len(qs),
@@ -410,289 +512,93 @@ def summarise(queries: list[dict]) -> dict:
 
 def print_table(summary: dict) -> None:
     head = (
-        f"{'kind':<13}{'n':>4}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}"
-        f"{'sql p50':>9}{'sql p95':>9}{'hit':>6}{'name hit':>10}{'results':>9}"
+        f"{'kind':<14}{'n':>4}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}"
+        f"{'bare p50':>10}{'bare p95':>10}{'hit':>6}{'name hit':>10}{'results':>9}"
     )
     print(head)
     print("-" * len(head))
     for kind, s in summary.items():
         print(
-            f"{kind:<13}{s['n']:>4}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}{s['p99_ms']:>9.1f}"
-            f"{s['max_ms']:>9.1f}{s['sql_p50_ms']:>9.1f}{s['sql_p95_ms']:>9.1f}"
+            f"{kind:<14}{s['n']:>4}{s['p50_ms']:>8.1f}{s['p95_ms']:>8.1f}{s['p99_ms']:>8.1f}"
+            f"{s['max_ms']:>8.1f}{s['bare_p50_ms']:>10.1f}{s['bare_p95_ms']:>10.1f}"
             f"{s['hit_rate']:>6.0%}{s['name_hit_rate']:>10.0%}{s['mean_results']:>9.1f}"
         )
     print(
-        "(ms, wall time of search_entities; sql = the ranking query alone; hit = the expected "
-        "entity is in the top 20; name hit = it or a namesake with the same normalized name "
-        "is; for nonsense both mean no result)"
+        f"(ms, wall time of search_entities; bare = pg_trgm word_similarity top-20 over the same"
+        f" names; hit = the expected entity is in the top {TOP}; name hit = it or a namesake"
+        " the query cannot tell from it is; for nonsense both mean no result)"
     )
 
 
-# --- When the target is missed: EXPLAIN and alternatives -----------------------------------
+def explain_slowest(user, queries: list[dict]) -> dict:
+    """EXPLAIN (ANALYZE, BUFFERS) of the candidate SQL of the slowest query."""
+    from django.db import connection
 
-
-def selector_sql() -> str:
-    """The statement search_entities runs, built from the selector's own SQL text."""
-    from entities.selectors import _SEARCH_SQL
-
-    return (
-        f"SELECT entity_id, name, score FROM ({_SEARCH_SQL}) ranked "  # noqa: S608
-        "ORDER BY score DESC, entity_id LIMIT %(limit)s"
-    )
-
-
-def sql_params(user, query: str) -> dict:
-    from entities.names import name_forms
-    from entities.selectors import PHONETIC_SCORE, SEARCH_LIMIT
+    from entities.namematch import parse_query
+    from entities.search import Scope, candidates
     from investigations import access
 
-    norm, phonetic = name_forms(query)
-    cases = list(access.visible_investigations(user).values_list("pk", flat=True))
-    return {
-        "norm": norm,
-        "phonetic": phonetic,
-        "pscore": PHONETIC_SCORE,
-        "cases": cases,
-        "limit": SEARCH_LIMIT,
-    }
+    q = max(queries, key=lambda q: q["ms"])
+    cases = tuple(access.visible_investigations(user).values_list("pk", flat=True))
+    plans: list[str] = []
+
+    def wrapper(execute, sql, params, many, context):
+        if "entities_namekey" in sql:
+            # The psycopg cursor under Django's: a Django cursor would call this wrapper again.
+            with connection.connection.cursor() as cur:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                plans.append("\n".join(r[0] for r in cur.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        candidates([parse_query(q["query"])], Scope(cases=cases))
+    print(f"\nEXPLAIN (ANALYZE, BUFFERS) of the slowest query {q['query']!r} ({q['ms']:.0f} ms):")
+    print("\n".join(plans))
+    return {"query": q["query"], "ms": q["ms"], "plans": plans}
 
 
-# Alternatives to measure: (name, settings, SQL or None for the selector's own). Same score
-# expression and threshold as the selector; they differ in how candidates are found and in
-# breaking ties of equal score by whole-name similarity.
-_SCORE = """GREATEST(similarity({t}.norm, %(norm)s), word_similarity(%(norm)s, {t}.norm),
-                    CASE WHEN {t}.phonetic = %(phonetic)s AND %(phonetic)s <> '' THEN %(pscore)s
-                         ELSE 0 END)"""
-_SCOPE = "(n.dataset_id IS NOT NULL OR n.investigation_id = ANY(%(cases)s))"
-_MATCH = "(%(norm)s <%% {t}.norm OR ({t}.phonetic = %(phonetic)s AND %(phonetic)s <> ''))"
-_TOP = """SELECT entity_id, name, score FROM (
-    SELECT DISTINCT ON (entity_id) entity_id, name, score, sim FROM hits
-     ORDER BY entity_id, score DESC, sim DESC
-) ranked ORDER BY score DESC, sim DESC, entity_id LIMIT %(limit)s"""
-
-TIEBREAK_SQL = f"""
-WITH hits AS (
-    SELECT n.entity_id, n.name, {_SCORE.format(t="n")} AS score,
-           similarity(n.norm, %(norm)s) AS sim
-      FROM entities_entityname n
-     WHERE {_SCOPE} AND {_MATCH.format(t="n")}
-)
-{_TOP}
-"""  # noqa: S608  (constant SQL; values go in as parameters)
-
-_COLS = "n.entity_id, n.name, n.norm, n.phonetic"
-EXACT_BRANCH = (
-    f"(SELECT {_COLS} FROM entities_entityname n "  # noqa: S608
-    # A range, not "=": pg_trgm's index classes support equality too, and the planner may
-    # then read thousands of trigram matches instead of the B-tree's few equal names.
-    f"WHERE {_SCOPE} AND n.norm >= %(norm)s AND n.norm <= %(norm)s LIMIT 100)"
-)
-PHONETIC_BRANCH = (
-    f"(SELECT {_COLS} FROM entities_entityname n WHERE {_SCOPE} "  # noqa: S608
-    "AND n.phonetic = %(phonetic)s AND %(phonetic)s <> '' LIMIT 200)"
-)
+# Kinds held to the hit-rate target; "partial" (one word of thousands of names) and "nonsense"
+# are not.
+HIT_TARGET = 0.97
+TARGET_P99_MS = 100.0
+TARGET_RATIO = 2.0
 
 
-def gin_capped(cap: int) -> str:
-    return (
-        f"(SELECT {_COLS} FROM entities_entityname n "  # noqa: S608
-        f"WHERE {_SCOPE} AND %(norm)s <%% n.norm LIMIT {cap})"
-    )
-
-
-def gist_knn(k: int) -> str:
-    return (
-        f"(SELECT {_COLS} FROM entities_entityname n "  # noqa: S608
-        f"WHERE {_SCOPE} ORDER BY n.norm <->> %(norm)s LIMIT {k})"
-    )
-
-
-def candidates_sql(fuzzy_branch: str) -> str:
-    """Rank a bounded candidate set: exact names (B-tree), phonetic keys, and fuzzy matches."""
-    return f"""
-WITH cand AS (
-    {EXACT_BRANCH}
-    UNION ALL {PHONETIC_BRANCH}
-    UNION ALL {fuzzy_branch}
-), hits AS (
-    SELECT c.entity_id, c.name, {_SCORE.format(t="c")} AS score,
-           similarity(c.norm, %(norm)s) AS sim
-      FROM cand c
-     WHERE {_MATCH.format(t="c")}
-)
-{_TOP}
-"""  # noqa: S608
-
-
-GIST_INDEX = "bench_experiment_norm_gist"
-
-
-def alternatives(*, gist: bool) -> list[tuple[str, list[str], str | None]]:
-    variants: list[tuple[str, list[str], str | None]] = [
-        ("selector as is", [], None),
-        ("jit = off", ["SET LOCAL jit = off"], None),
-        ("work_mem = 64MB", ["SET LOCAL work_mem = '64MB'"], None),
-        (
-            "word_similarity_threshold 0.7",
-            ["SET LOCAL pg_trgm.word_similarity_threshold = 0.7"],
-            None,
-        ),
-        (
-            "word_similarity_threshold 0.8",
-            ["SET LOCAL pg_trgm.word_similarity_threshold = 0.8"],
-            None,
-        ),
-        ("ties broken by similarity", [], TIEBREAK_SQL),
-        ("exact+phonetic+GIN LIMIT 1000", [], candidates_sql(gin_capped(1000))),
-        ("exact+phonetic+GIN LIMIT 500", [], candidates_sql(gin_capped(500))),
-        (
-            "exact+phonetic+GIN LIMIT 1000, 0.7",
-            ["SET LOCAL pg_trgm.word_similarity_threshold = 0.7"],
-            candidates_sql(gin_capped(1000)),
-        ),
+def check_targets(summary: dict) -> dict:
+    """Print and return whether the run meets the targets of issue 16."""
+    all_ = summary["all"]
+    ratio = all_["p95_ms"] / all_["bare_p95_ms"] if all_["bare_p95_ms"] else float("inf")
+    low = [
+        k
+        for k, s in summary.items()
+        if k not in ("all", "partial", "nonsense") and s["name_hit_rate"] < HIT_TARGET
     ]
-    if gist:  # measured once: kNN by word distance reads most of the index (0.5-1 s a query)
-        variants.append(("exact+phonetic+GiST kNN 200", [], candidates_sql(gist_knn(200))))
-    return variants
-
-
-def run_sql(sql: str, settings: list[str], params: dict) -> tuple[float, list[int]]:
-    from django.db import connection, transaction
-
-    with transaction.atomic(), connection.cursor() as cur:
-        for s in settings:
-            cur.execute(s)
-        t = time.perf_counter()
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-        ms = (time.perf_counter() - t) * 1000
-    return ms, [r[0] for r in rows]
-
-
-def explain(user, queries: list[dict], summary: dict, *, gist: bool) -> dict:
-    from django.db import connection, transaction
-
-    report: dict = {"plans": {}, "alternatives": {}}
-    kinds = sorted((k for k in summary if k != "all"), key=lambda k: -summary[k]["p95_ms"])
-    for kind in kinds[:3]:
-        q = max((q for q in queries if q["kind"] == kind), key=lambda q: q["sql_ms"])
-        params = sql_params(user, q["query"])
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + selector_sql(), params)
-            plan = "\n".join(r[0] for r in cur.fetchall())
-        report["plans"][kind] = {
-            "query": q["query"],
-            "norm": params["norm"],
-            "phonetic": params["phonetic"],
-            "plan": plan,
-        }
-        print(
-            f"\nEXPLAIN (ANALYZE, BUFFERS) of the slowest {kind} query {q['query']!r} "
-            f"(norm {params['norm']!r}, phonetic {params['phonetic']!r}):\n{plan}"
-        )
-
-    print(
-        "\nAlternatives (the ranking SQL alone, same queries, each after one warm-up pass;"
-        " hit = expected entity in the top 20):"
-    )
-    print(
-        f"{'variant':<34}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'hit':>6}"
-        + "".join(f"{k[:8]:>9}" for k in KINDS)
-    )
-    params_of = [sql_params(user, q["query"]) for q in queries]
-    measured = [(q, params) for q, params in zip(queries, params_of, strict=True) if params["norm"]]
-    plain = [v for v in alternatives(gist=gist) if "GiST" not in v[0]]
-    for name, settings, sql in plain:
-        report["alternatives"][name] = measure_variant(name, settings, sql, measured)
-    if gist:
-        report["gist_build_s"] = build_gist()
-        try:
-            for name, settings, sql in alternatives(gist=True):
-                if "GiST" in name:
-                    report["alternatives"][name] = measure_variant(name, settings, sql, measured)
-            # The plan of the first kNN variant for the slowest query of all.
-            slowest = max(queries, key=lambda q: q["sql_ms"])
-            name, _, sql = next(v for v in alternatives(gist=True) if "GiST" in v[0])
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, sql_params(user, slowest["query"]))
-                plan = "\n".join(r[0] for r in cur.fetchall())
-            report["plans"][f"{name}: {slowest['query']}"] = {"plan": plan}
-            print(f"\nEXPLAIN (ANALYZE, BUFFERS) of {name} for {slowest['query']!r}:\n{plan}")
-        finally:
-            drop_gist()
-    return report
-
-
-def measure_variant(name: str, settings: list[str], sql: str | None, measured: list) -> dict:
-    text = sql or selector_sql()
-    for _q, params in measured[:WARMUP]:
-        run_sql(text, settings, params)
-    times, hits = [], defaultdict(list)
-    for q, params in measured:
-        ms, ids = run_sql(text, settings, params)
-        times.append(ms)
-        hit = not ids if q["expected_id"] is None else q["expected_id"] in ids
-        hits[q["kind"]].append(hit)
-        hits["all"].append(hit)
-    p = benchdb.percentile
-    row = {
-        "settings": settings,
-        "sql": sql,
-        "p50_ms": p(times, 50),
-        "p95_ms": p(times, 95),
-        "p99_ms": p(times, 99),
-        "max_ms": max(times),
-        "hit_rate": {k: sum(v) / len(v) for k, v in hits.items()},
+    verdict = {
+        "p95_ms": all_["p95_ms"],
+        "p99_ms": all_["p99_ms"],
+        "bare_p95_ms": all_["bare_p95_ms"],
+        "ratio_to_bare_p95": ratio,
+        "kinds_below_hit_target": low,
+        "met": all_["p95_ms"] < TARGET_P95_MS
+        and all_["p99_ms"] < TARGET_P99_MS
+        and ratio <= TARGET_RATIO
+        and not low,
     }
     print(
-        f"{name:<34}{row['p50_ms']:>8.1f}{row['p95_ms']:>8.1f}{row['p99_ms']:>8.1f}"
-        f"{row['max_ms']:>8.1f}{row['hit_rate']['all']:>6.0%}"
-        + "".join(f"{row['hit_rate'].get(k, 0):>9.0%}" for k in KINDS),
-        flush=True,
+        f"\np95 {all_['p95_ms']:.1f} ms (target < {TARGET_P95_MS:.0f}), p99 {all_['p99_ms']:.1f}"
+        f" ms (< {TARGET_P99_MS:.0f}), bare word_similarity p95 {all_['bare_p95_ms']:.1f} ms:"
+        f" ratio {ratio:.2f}x (<= {TARGET_RATIO:.0f}x); name hit >= {HIT_TARGET:.0%} on every"
+        f" kind but partial and nonsense: {'yes' if not low else 'no, ' + ', '.join(low)};"
+        f" load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    return row
-
-
-def build_gist() -> float:
-    """The experimental GiST index for kNN ordering (dropped again after the experiment)."""
-    from django.db import connection
-
-    print(f"  (building {GIST_INDEX} ...)", flush=True)
-    t = time.perf_counter()
-    with connection.cursor() as cur:
-        cur.execute("SET maintenance_work_mem = '512MB'")
-        cur.execute(
-            f"CREATE INDEX IF NOT EXISTS {GIST_INDEX} ON entities_entityname "
-            "USING gist (norm gist_trgm_ops)"
-        )
-        cur.execute("RESET maintenance_work_mem")
-        cur.execute("ANALYZE entities_entityname")
-    seconds = time.perf_counter() - t
-    print(f"  (built in {seconds:.0f} s)", flush=True)
-    return seconds
-
-
-def drop_gist() -> None:
-    """The bench schema stays the migrated one: other runs must not plan with this index."""
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute(f"DROP INDEX IF EXISTS {GIST_INDEX}")
+    return verdict
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="entities in the dataset")
     parser.add_argument(
-        "--try-gist",
-        action="store_true",
-        help="also measure kNN candidates from a GiST index (built for the experiment, about "
-        "20 s for 1M entities, and dropped afterwards; slow, see bench/README.md)",
-    )
-    parser.add_argument(
-        "--no-explain",
-        action="store_true",
-        help="skip EXPLAIN and alternatives even when the target is missed",
+        "--no-explain", action="store_true", help="skip EXPLAIN even when a target is missed"
     )
     args = parser.parse_args()
 
@@ -705,21 +611,22 @@ def main() -> None:
     queries = make_queries(args.n, SEED, KINDS, "measure")
     resolve_expected(dataset, warmup + queries)
     run_queries(user, warmup[:WARMUP])
-    run_queries(user, queries)
+    run_bare(warmup[:WARMUP])
+    # Ours and the bare query alternate in blocks, so a burst of load on this shared machine
+    # hits both alike.
+    for i in range(0, len(queries), 20):
+        run_queries(user, queries[i : i + 20])
+        run_bare(queries[i : i + 20])
     summary = summarise(queries)
     print(
         f"\nsearch_entities over {dataset.name} ({args.n:,} entities), "
         f"{len(queries)} queries after {WARMUP} warm-up:"
     )
     print_table(summary)
-    p95 = summary["all"]["p95_ms"]
-    print(
-        f"\np95 {p95:.1f} ms: target {TARGET_P95_MS:.0f} ms "
-        f"{'met' if p95 <= TARGET_P95_MS else 'MISSED'}"
-    )
+    verdict = check_targets(summary)
     analysis = None
-    if p95 > TARGET_P95_MS and not args.no_explain:
-        analysis = explain(user, queries, summary, gist=args.try_gist)
+    if not verdict["met"] and not args.no_explain:
+        analysis = explain_slowest(user, queries)
 
     with connection.cursor() as cur:
         cur.execute(
@@ -751,6 +658,8 @@ def main() -> None:
                     "trgm_index_size": trgm_size,
                 },
                 "summary": summary,
+                "targets": verdict,
+                "load_average": os.getloadavg(),
                 "queries": queries,
                 "analysis": analysis,
             },

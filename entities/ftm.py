@@ -67,10 +67,11 @@ from .models import (
     Identifier,
     Link,
     LinkKind,
+    NameKey,
     Pin,
     Shipment,
 )
-from .names import name_forms
+from .namekeys import search_rows
 
 CHUNK_SIZE = 2000
 BATCH_SIZE = 1000
@@ -873,18 +874,21 @@ def _take_country(values: _Values, prop: str) -> str:
 _BY_FTM_ID = ~Q(ftm_id="")
 
 
-def _entity_names(entity_id: int, fields: dict[str, Any], dataset: Dataset) -> list[dict]:
+def _search_rows(rows: list[tuple[int, "_Row"]], dataset: Dataset) -> tuple[list, list]:
     """The search rows services.entity_reindex_names would build, without the queries."""
-    rows, seen = [], set()
-    for name in [fields["name"], *fields["aliases"]]:
-        name = (name or "").strip()
-        if not name or name.casefold() in seen:
-            continue
-        seen.add(name.casefold())
-        norm, phonetic = name_forms(name)
-        rows.append({"entity_id": entity_id, "dataset_id": dataset.pk, "name": name[:500],
-                     "norm": norm[:500], "phonetic": phonetic[:200]})  # fmt: skip
-    return rows
+    names: list[dict] = []
+    keys: list[dict] = []
+    for entity_id, row in rows:
+        name_rows, key_rows = search_rows(
+            entity_id=entity_id,
+            investigation_id=None,
+            dataset_id=dataset.pk,
+            names=[row.fields["name"], *row.fields["aliases"]],
+            person=row.fields["schema"] == "Person",
+        )
+        names += name_rows
+        keys += key_rows
+    return names, keys
 
 
 def _copy_rows(model_class: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -986,14 +990,10 @@ def _write_entities(rows: list[_Row], *, dataset: Dataset, actor: Any) -> tuple[
         ],
     )
     EntityName.objects.filter(entity_id__in=[pk for pk, _ in renamed]).delete()
-    _copy_rows(
-        EntityName,
-        [
-            name
-            for pk, row in [*created, *renamed]
-            for name in _entity_names(pk, row.fields, dataset)
-        ],
-    )
+    NameKey.objects.filter(entity_id__in=[pk for pk, _ in renamed]).delete()
+    name_rows, key_rows = _search_rows([*created, *renamed], dataset)
+    _copy_rows(EntityName, name_rows)
+    _copy_rows(NameKey, key_rows)
     return len(new), len(changed), unchanged
 
 

@@ -10,7 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import F, Q
 
@@ -18,6 +18,7 @@ from investigations.jobs import JobModel
 from investigations.models import Investigation, TrackedModel
 
 from .identifiers import Scheme
+from .name_models import EntityName, NameKey, NameToken  # noqa: F401  (models of this app)
 
 PARTIAL_DATE_REGEX = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
 
@@ -180,36 +181,6 @@ class Entity(ScopedModel):
     @property
     def end_label(self) -> str:
         return "Died" if self.is_person else "Dissolved"
-
-
-class EntityName(models.Model):
-    """Every name and alias of an entity in normalized and phonetic form, for search.
-
-    The scope columns are copied from the entity so a search filters and ranks in one table.
-    Rebuilt by entities.services whenever names change; never edited by hand.
-    """
-
-    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="name_forms")
-    investigation = models.ForeignKey(
-        Investigation, null=True, on_delete=models.CASCADE, related_name="+"
-    )
-    dataset = models.ForeignKey(Dataset, null=True, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=500)
-    norm = models.CharField(max_length=500)
-    phonetic = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        indexes = [
-            # Fuzzy search: norm % query and query <% norm (pg_trgm).
-            GinIndex(OpClass("norm", name="gin_trgm_ops"), name="entityname_norm_trgm"),
-            # Transliteration variants: equal phonetic keys.
-            models.Index(fields=["phonetic"], name="entityname_phonetic_idx"),
-            # Possible duplicates within one scope: equal normalized names.
-            models.Index(fields=["norm"], name="entityname_norm_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Identifier(models.Model):

@@ -1,10 +1,8 @@
 """Reads for entities, links and shipments, with their joins applied; and name search."""
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractYear, Left
 from django.http import Http404
@@ -15,7 +13,7 @@ from investigations.jobs import JobStatus
 from investigations.models import Investigation
 
 from .models import Dataset, Entity, Identifier, ImportJob, Link, Pin, Schema, Shipment
-from .names import name_forms
+from .names import normalize
 
 ENTITY_SORTS = {
     "name": ("name", "id"),
@@ -59,7 +57,7 @@ def case_entities(
     if country:
         qs = qs.filter(Q(countries__contains=[country]) | Q(nationality__contains=[country]))
     if query:
-        norm, _ = name_forms(query)
+        norm = normalize(query)
         qs = qs.filter(
             Q(name__icontains=query)
             | Q(name_forms__norm__contains=norm)
@@ -75,7 +73,7 @@ def dataset_entities(*, dataset: Dataset, schema: str = "", query: str = "") -> 
     if schema in Schema.values:
         qs = qs.filter(schema=schema)
     if query:
-        norm, _ = name_forms(query)
+        norm = normalize(query)
         qs = qs.filter(Q(name__icontains=query) | Q(name_forms__norm__contains=norm)).distinct()
     return _with_identifiers(qs.order_by("name", "id"))
 
@@ -260,173 +258,3 @@ def datasets(*, user) -> QuerySet[Dataset]:
         .annotate(entity_count=Count("entities_entity_set"))
         .order_by("name")
     )
-
-
-# --- Search ---------------------------------------------------------------------------------
-
-SEARCH_LIMIT = 20
-# Phonetic-only matches rank below good spelling matches.
-PHONETIC_SCORE = Decimal("0.55")
-
-# Candidates are bounded before ranking (measured in bench/search.py: unbounded, a query with
-# one common word scored 5,000-17,000 names and p95 was 110 ms on 1M entities): exact
-# normalized names (B-tree; a range, because with "=" the planner may pick the trigram index),
-# equal phonetic keys, names of my case files with word similarity >= 0.6 (few rows: found by
-# case, then scored), and at most FUZZY_CAP dataset names through the trigram index at
-# DATASET_WORD_SIMILARITY (0.7: p95 58 -> 36 ms on 1M names, for 6 points of typo recall that
-# the phonetic key partly wins back). Ties of word similarity (every name containing the
-# query's words scores 1.0) are broken by whole-name similarity, so "Atlantic LLC" ranks
-# above "Kraft Atlantic Lion".
-FUZZY_CAP = 1000
-WORD_SIMILARITY = 0.6
-DATASET_WORD_SIMILARITY = 0.7
-_COLS = "n.entity_id, n.name, n.norm, n.phonetic"
-_MINE = "(n.dataset_id IS NOT NULL OR n.investigation_id = ANY(%(cases)s))"
-_SEARCH_SQL = f"""
-WITH cand AS (
-    (SELECT {_COLS} FROM entities_entityname n
-      WHERE {_MINE} AND n.norm >= %(norm)s AND n.norm <= %(norm)s LIMIT 100)
-    UNION ALL
-    (SELECT {_COLS} FROM entities_entityname n
-      WHERE {_MINE} AND n.phonetic = %(phonetic)s AND %(phonetic)s <> '' LIMIT 200)
-    UNION ALL
-    (SELECT {_COLS} FROM entities_entityname n
-      WHERE n.investigation_id = ANY(%(cases)s)
-        AND word_similarity(%(norm)s, n.norm) >= {WORD_SIMILARITY} LIMIT {FUZZY_CAP})
-    UNION ALL
-    (SELECT {_COLS} FROM entities_entityname n
-      WHERE n.dataset_id IS NOT NULL AND %(norm)s <%% n.norm LIMIT {FUZZY_CAP})
-), hits AS (
-    SELECT c.entity_id, c.name,
-           GREATEST(similarity(c.norm, %(norm)s), word_similarity(%(norm)s, c.norm),
-                    CASE WHEN c.phonetic = %(phonetic)s AND %(phonetic)s <> '' THEN %(pscore)s
-                         ELSE 0 END) AS score,
-           similarity(c.norm, %(norm)s) AS sim
-      FROM cand c
-     WHERE word_similarity(%(norm)s, c.norm) >= {WORD_SIMILARITY}
-        OR (c.phonetic = %(phonetic)s AND %(phonetic)s <> '')
-)
-SELECT entity_id, name, score FROM (
-    SELECT DISTINCT ON (entity_id) entity_id, name, score, sim FROM hits
-     ORDER BY entity_id, score DESC, sim DESC
-) ranked
-ORDER BY score DESC, sim DESC, entity_id
-LIMIT %(limit)s
-"""  # noqa: S608 (constant SQL; every value is a parameter)
-
-
-@dataclass
-class SearchHit:
-    entity: Entity
-    matched_name: str
-    score: float
-    case: Investigation | None
-
-
-def search_entities(*, user, query: str, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
-    """Entities of my case files and of the datasets, ranked by name similarity.
-
-    Never touches rows of case files the user is not a member of: the case filter is in the
-    WHERE clause, not applied after ranking.
-    """
-    norm, phonetic = name_forms(query)
-    if not norm:
-        return []
-    # Matches: the query's words appear in a name (pg_trgm word similarity >= 0.6, its
-    # default, served by the GIN index), or the phonetic keys are equal (B-tree index).
-    case_ids = list(access.visible_investigations(user).values_list("pk", flat=True))
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # The threshold of the <% operator, for this transaction only.
-        cursor.execute(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-            [str(DATASET_WORD_SIMILARITY)],
-        )
-        cursor.execute(
-            _SEARCH_SQL,
-            {
-                "norm": norm,
-                "phonetic": phonetic,
-                "pscore": PHONETIC_SCORE,
-                "cases": case_ids,
-                "limit": limit,
-            },
-        )
-        rows = cursor.fetchall()
-    entities = Entity.objects.select_related("investigation", "dataset").in_bulk(
-        [r[0] for r in rows]
-    )
-    return [
-        SearchHit(
-            entity=entities[eid],
-            matched_name=name,
-            score=float(score),
-            case=entities[eid].investigation,
-        )
-        for eid, name, score in rows
-        if eid in entities
-    ]
-
-
-# Trigram similarity of normalized names above which two entities may be one.
-DUPLICATE_THRESHOLD = 0.5
-
-_DUPLICATES_SQL = """
-SELECT entity_id, MAX(score) AS score,
-       (ARRAY_AGG(reason ORDER BY score DESC))[1] AS reason FROM (
-    SELECT b.entity_id,
-           GREATEST(similarity(a.norm, b.norm),
-                    CASE WHEN a.phonetic = b.phonetic AND a.phonetic <> '' THEN 0.5 ELSE 0 END)
-               AS score,
-           'similar name' AS reason
-      FROM entities_entityname a
-      JOIN entities_entityname b
-        ON b.entity_id <> a.entity_id
-       AND b.{scope} = %(scope_id)s
-       AND (b.norm %% a.norm OR (b.phonetic = a.phonetic AND a.phonetic <> ''))
-     WHERE a.entity_id = %(entity)s
-    UNION ALL
-    SELECT other.entity_id, 1.0, 'same identifier'
-      FROM entities_identifier mine
-      JOIN entities_identifier other
-        ON other.scheme = mine.scheme AND other.value = mine.value
-       AND other.entity_id <> mine.entity_id
-      JOIN entities_entity oe ON oe.id = other.entity_id
-     WHERE mine.entity_id = %(entity)s
-       AND oe.{scope} = %(scope_id)s
-) candidates
-GROUP BY entity_id
-HAVING MAX(score) >= %(threshold)s
-ORDER BY MAX(score) DESC, entity_id
-LIMIT %(limit)s
-"""
-
-
-@dataclass
-class Duplicate:
-    entity: Entity
-    score: float
-    reason: str
-
-
-def possible_duplicates(*, entity: Entity, limit: int = 10) -> list[Duplicate]:
-    """Entities of the same scope that may be this one: same identifier, or a similar name."""
-    # Plain equality on the entity's own scope column, so the planner starts from the scope's
-    # few names instead of every trigram match in the table (bench/entity_page.py: 450 ms -> 11).
-    scope = "investigation_id" if entity.investigation_id else "dataset_id"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _DUPLICATES_SQL.format(scope=scope),
-            {
-                "entity": entity.pk,
-                "scope_id": entity.investigation_id or entity.dataset_id,
-                "threshold": DUPLICATE_THRESHOLD,
-                "limit": limit,
-            },
-        )
-        rows = cursor.fetchall()
-    found = _with_identifiers(Entity.objects.all()).in_bulk([r[0] for r in rows])
-    return [
-        Duplicate(entity=found[eid], score=float(score), reason=reason)
-        for eid, score, reason in rows
-        if eid in found
-    ]

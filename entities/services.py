@@ -4,7 +4,7 @@ Callers pass cleaned values (forms and importers clean them); services enforce t
 need the database: scope, duplicates by identifier, merge.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +15,9 @@ from investigations import activity
 from investigations.errors import Conflict, DomainError
 from investigations.models import Investigation
 
-from .models import Dataset, Entity, EntityName, Identifier, Link, LinkKind, Pin, Shipment
-from .names import name_forms
+from .models import Dataset, Entity, Identifier, Link, LinkKind, Pin, Schema, Shipment
+from .namekeys import dedupe as _dedupe
+from .namekeys import replace_search_rows
 
 
 @dataclass(frozen=True)
@@ -87,23 +88,11 @@ ENTITY_FIELDS = (
 )
 
 
-def _dedupe(values: Iterable[str]) -> list[str]:
-    """Stripped, non-empty values, first spelling kept, case-insensitive duplicates dropped."""
-    seen: dict[str, str] = {}
-    for v in values:
-        v = (v or "").strip()
-        if v and v.casefold() not in seen:
-            seen[v.casefold()] = v
-    return list(seen.values())
-
-
 EXTRA_NAME_PROPERTIES = ("name", "alias", "weakAlias", "previousName")
 
 
 def entity_reindex_names(entity: Entity) -> None:
-    """Rebuild the search rows (normalized + phonetic) for an entity's name and aliases."""
-    EntityName.objects.filter(entity=entity).delete()
-    rows = []
+    """Rebuild the search rows (normalized names and match keys) of an entity's names."""
     # Imported FtM names we keep only in `extra` (second names, weak aliases, former names)
     # are searchable too.
     extra_names = [
@@ -112,19 +101,13 @@ def entity_reindex_names(entity: Entity) -> None:
         for v in (entity.extra or {}).get(prop, [])
         if isinstance(v, str)
     ]
-    for name in _dedupe([entity.name, *entity.aliases, *extra_names]):
-        norm, phonetic = name_forms(name)
-        rows.append(
-            EntityName(
-                entity=entity,
-                investigation_id=entity.investigation_id,
-                dataset_id=entity.dataset_id,
-                name=name[:500],
-                norm=norm[:500],
-                phonetic=phonetic[:200],
-            )
-        )
-    EntityName.objects.bulk_create(rows)
+    replace_search_rows(
+        entity_id=entity.pk,
+        investigation_id=entity.investigation_id,
+        dataset_id=entity.dataset_id,
+        names=[entity.name, *entity.aliases, *extra_names],
+        person=entity.schema == Schema.PERSON,
+    )
 
 
 def _entity_with_identifier(

@@ -18,7 +18,7 @@ from investigations.access import Action
 from investigations.errors import DomainError
 from investigations.models import Investigation
 
-from . import selectors, services
+from . import search, selectors, services
 from .analysis import charts, flows
 from .analysis.forms import FlowFilterForm
 from .codes import country_name
@@ -163,7 +163,7 @@ def entity_detail(request: HttpRequest, case_id, entity_id) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
     entity = selectors.entity_in_case(case=case, public_id=entity_id)
     context = _entity_page_context(entity, case, all_links=request.GET.get("links") == "all")
-    duplicates = selectors.possible_duplicates(entity=entity)
+    duplicates = search.possible_duplicates(entity=entity, case=case)
     return render(
         request,
         "entities/detail.html",
@@ -278,9 +278,7 @@ def entity_lookup(request: HttpRequest, case_id) -> HttpResponse:
     hits = []
     if len(query) >= 2:
         pinned = _pinned_ids(case)
-        for hit in selectors.search_entities(
-            user=request.user, query=query, limit=LOOKUP_LIMIT * 2
-        ):
+        for hit in search.search_entities(user=request.user, query=query, limit=LOOKUP_LIMIT * 2):
             entity = hit.entity
             if str(entity.public_id) == exclude:
                 continue
@@ -291,6 +289,7 @@ def entity_lookup(request: HttpRequest, case_id) -> HttpResponse:
                     "entity": entity,
                     "in_case": entity.investigation_id == case.pk or entity.pk in pinned,
                     "matched": hit.matched_name,
+                    "why": hit.why,
                 }
             )
         hits.sort(key=lambda h: not h["in_case"])
@@ -528,6 +527,7 @@ def dataset_entity(request: HttpRequest, dataset_id, entity_id) -> HttpResponse:
             **_entity_page_context(entity, None),
             "dataset": dataset,
             "writable_cases": writable,
+            "duplicates": search.possible_duplicates(entity=entity),
         },
     )
 

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from entities import selectors as entity_selectors
+from entities import search as entity_search
 from evidence import selectors as evidence_selectors
 from investigations import selectors as case_selectors
 
@@ -32,7 +32,7 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     if not query:
         return render(request, "search.html", {"query": ""})
-    hits = entity_selectors.search_entities(user=request.user, query=query, limit=SEARCH_PAGE_SIZE)
+    hits = entity_search.search_entities(user=request.user, query=query, limit=SEARCH_PAGE_SIZE)
     cases = list(case_selectors.investigation_list(user=request.user, query=query)[:10])
     texts = evidence_selectors.search_text(user=request.user, query=query)
     in_cases = [h for h in hits if h.case is not None]

@@ -1,13 +1,12 @@
 """The name matcher of the sanctions flag and batch screening, in one place so it can be swapped.
 
-Today it reads the EntityName table (every name and alias, normalized by entities.names:
-legal forms stripped, Cyrillic transliterated) through three SQL pieces: equal normalized
-names, pg_trgm similarity of normalized names (served by entityname_norm_trgm), and equal
-phonetic keys. A stronger matcher (better name keys in entities.names, a scoring library) only
-needs to change this module.
+It reads the EntityName table (every name and alias, normalized by entities.names: legal forms
+stripped, Cyrillic transliterated) and the match keys search uses (entities_namekey): equal
+normalized names, pg_trgm similarity of normalized names (served by entityname_norm_trgm), and
+equal NAME keys (the same words in any order and any transliteration scheme).
 """
 
-from entities.names import name_forms
+from entities.names import NameKind, name_keys, normalize
 
 # FtM topics that mark an entity as sanctioned (OpenSanctions: sanctioned, linked to a
 # sanctioned entity, on a counter-sanctions list).
@@ -49,6 +48,7 @@ SIMILAR_NAMES_SQL = """
 """
 
 
-def query_forms(name: str) -> tuple[str, str]:
-    """(normalized name, phonetic key) of a name typed or uploaded by a person."""
-    return name_forms(name)
+def query_forms(name: str) -> tuple[str, list[str]]:
+    """(normalized name, its NAME keys) of a name typed or uploaded by a person."""
+    keys = sorted(key for kind, key in name_keys(name) if kind == NameKind.NAME)
+    return normalize(name), keys

@@ -169,13 +169,15 @@ def read_queries(path: Path, *, filename: str = "") -> tuple[list[Query], list[B
     return queries, bad
 
 
-# Candidates per row: equal normalized names, similar ones (trigram index), equal phonetic
-# keys; only names of datasets and of %(cases)s (the person's case files), in the WHERE
-# clause itself. Then the best per entity, with the entity's countries and dates.
+# Candidates per row: equal normalized names, similar ones (trigram index), equal NAME keys
+# (the same words in any order or transliteration: entities_namekey, as search reads it); only
+# names of datasets and of %(cases)s (the person's case files), in the WHERE clause itself.
+# Then the best per entity, with the entity's countries and dates.
 _MATCH_SQL = """
 WITH q AS (
-    SELECT * FROM UNNEST(%(n)s::int[], %(norms)s::text[], %(phonetics)s::text[])
-           AS q(n, norm, phonetic)
+    SELECT * FROM UNNEST(%(n)s::int[], %(norms)s::text[]) AS q(n, norm)
+), qk AS (
+    SELECT * FROM UNNEST(%(key_n)s::int[], %(keys)s::text[]) AS qk(n, key)
 ), candidates AS (
     SELECT q.n, c.entity_id, c.name, c.score FROM q CROSS JOIN LATERAL (
         (SELECT e.entity_id, e.name, 1.0::float AS score FROM entities_entityname e
@@ -186,15 +188,20 @@ WITH q AS (
           WHERE e.norm %% q.norm AND q.norm <> ''
             AND (e.dataset_id IS NOT NULL OR e.investigation_id = ANY(%(cases)s))
           ORDER BY SIMILARITY(e.norm, q.norm) DESC LIMIT 20)
-        UNION ALL
-        (SELECT e.entity_id, e.name, %(phonetic_score)s::float FROM entities_entityname e
-          WHERE e.phonetic = q.phonetic AND q.phonetic <> ''
-            AND (e.dataset_id IS NOT NULL OR e.investigation_id = ANY(%(cases)s)) LIMIT 20)
+    ) c
+    UNION ALL
+    SELECT qk.n, c.entity_id, c.name, c.score FROM qk CROSS JOIN LATERAL (
+        SELECT k.entity_id, e.name, %(key_score)s::float AS score
+          FROM entities_namekey k JOIN entities_entity e ON e.id = k.entity_id
+         WHERE k.kind = %(name_kind)s AND k.key = qk.key
+           AND (k.dataset_id IS NOT NULL OR k.investigation_id = ANY(%(cases)s)) LIMIT 20
     ) c
 )
 SELECT DISTINCT ON (n, entity_id) n, entity_id, name, score FROM candidates
  ORDER BY n, entity_id, score DESC
 """
+# Same words, another order or transliteration: below an equal normalized name.
+KEY_SCORE = 0.9
 
 
 Candidate = tuple[int, str, float]  # entity id, the name that matched, name score
@@ -202,15 +209,18 @@ Candidate = tuple[int, str, float]  # entity id, the name that matched, name sco
 
 def _candidates(queries: list[Query], case_ids: list[int]) -> dict[int, list[Candidate]]:
     forms = [matching.query_forms(q.name) for q in queries]
+    keyed = [(n, key) for n, (_, keys) in enumerate(forms) for key in keys]
     with connection.cursor() as cursor:
         cursor.execute(
             _MATCH_SQL,
             {
                 "n": list(range(len(queries))),
-                "norms": [f[0] for f in forms],
-                "phonetics": [f[1] for f in forms],
+                "norms": [norm for norm, _ in forms],
+                "key_n": [n for n, _ in keyed],
+                "keys": [key for _, key in keyed],
                 "cases": case_ids,
-                "phonetic_score": 0.6,
+                "key_score": KEY_SCORE,
+                "name_kind": int(matching.NameKind.NAME),
             },
         )
         rows = cursor.fetchall()

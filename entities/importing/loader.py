@@ -17,17 +17,23 @@ advisory lock, so two files cannot both create the same party or shipment.
 Parties (shipment exporters and importers, registry companies) resolve to entities of this
 dataset only, never of another dataset or of a case file:
 1. by identifier: an Identifier with the same value (any scheme) on an entity of the dataset;
-2. else by normalized name (EntityName.norm, names and aliases); of several namesakes, the one
-   whose name was recorded first, so that a re-import resolves every party as the first import
-   did. A party that comes with an identifier only matches entities without any identifier:
-   namesakes with different registration numbers stay apart;
-3. else a new Company entity, with EntityName rows and an Identifier. Shipment parties' numbers
-   get the scheme "registration": telling a BIN from an INN needs a country and a checksum per
-   value, which is too costly here; a registry import (load_companies) upgrades the scheme.
-Within a file, a party is one identifier or, without one, one normalized name: "ТОО «Казах Чип
-Трейд»", "TOO Kazakh Chip Treyd" and "Kazakh Chip Treyd LLP" become one entity, named by the
-spelling most frequent in the batch where it first appears; the other spellings become aliases
-(and EntityName rows), also of existing entities.
+2. else by name: the ORDERED match key of the spelling (entities.names.match_key: the words'
+   transliteration skeletons in order; legal forms, quotes, script and transliteration
+   scheme do not count) equal to the ORDERED key of a name or alias of an entity of the
+   dataset (entities_namekey). Only that exact key merges parties automatically: a false
+   merge in evidence is worse than a duplicate, so names in another order, that sound alike
+   or differ by a typo are left to the possible-duplicates list. Of several namesakes, the
+   one whose key was recorded first, so that a re-import resolves every party as the first
+   import did. A party that comes with an identifier only matches entities without any
+   identifier: namesakes with different registration numbers stay apart;
+3. else a new Company entity, with EntityName and NameKey rows and an Identifier. Shipment
+   parties' numbers get the scheme "registration": telling a BIN from an INN needs a country
+   and a checksum per value, which is too costly here; a registry import (load_companies)
+   upgrades the scheme.
+Within a file, a party is one identifier or, without one, one ORDERED key: "ТОО «Казах Чип
+Трейд»", "TOO Kazakh Chip Treyd", "Kazakh Chip Treyd LLP" and "«Kazakh Chip Treyd» ЖШС" become
+one entity, named by the spelling most frequent in the batch where it first appears; the other
+spellings become aliases (with EntityName and NameKey rows), also of existing entities.
 
 Foreign keys are checked per batch, not per row, when the database role may set
 session_replication_role (settings.IMPORT_BATCH_FOREIGN_KEYS): the shipment merge runs with
@@ -86,12 +92,14 @@ class LoadResult:
 
 # --- Staging -----------------------------------------------------------------------------
 
-# Party key: "i:<identifier>" when the row gives one, else "n:<normalized name>"; computed by
-# Postgres while the rows are copied in (generated columns), not in Python.
+# Party key: "i:<identifier>" when the row gives one, else "n:<ORDERED match key>" (the first
+# of the name's keys, entities.names.name_forms, sent alone as "*_match": a name's other keys
+# go once per batch into import_keys, not with every row); computed by Postgres while the rows
+# are copied in (generated columns), not in Python.
 _IDENT = "left(btrim({p}), 64)"
 _PARTY_KEY = (
     "CASE WHEN btrim({p}) <> '' THEN 'i:' || left(btrim({p}), 64)"
-    " WHEN {norm} <> '' THEN 'n:' || {norm} END"
+    " WHEN {norm} <> '' THEN 'n:' || coalesce(nullif(substr({match}, 2), ''), {norm}) END"
 )
 
 SHIPMENT_COLUMNS = (
@@ -102,12 +110,12 @@ SHIPMENT_COLUMNS = (
     "declaration_number",
     "exporter",
     "exporter_norm",
-    "exporter_phonetic",
+    "exporter_match",
     "exporter_country",
     "exporter_id",
     "importer",
     "importer_norm",
-    "importer_phonetic",
+    "importer_match",
     "importer_country",
     "importer_id",
     "origin_country",
@@ -137,9 +145,11 @@ CREATE TEMPORARY TABLE import_staging (
     exporter_ident text GENERATED ALWAYS AS ({_IDENT.format(p="exporter_id")}) STORED,
     importer_ident text GENERATED ALWAYS AS ({_IDENT.format(p="importer_id")}) STORED,
     exporter_key {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="exporter_id", norm="exporter_norm")}) STORED,
+        ({_PARTY_KEY.format(p="exporter_id", norm="exporter_norm", match="exporter_match")})
+        STORED,
     importer_key {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="importer_id", norm="importer_norm")}) STORED
+        ({_PARTY_KEY.format(p="importer_id", norm="importer_norm", match="importer_match")})
+        STORED
 ) ON COMMIT DROP;
 -- The import_keys of earlier batches: a later line with one of them is a duplicate.
 CREATE TEMPORARY TABLE import_seen (import_key {KEY} PRIMARY KEY) ON COMMIT DROP;
@@ -155,7 +165,7 @@ COMPANY_COLUMNS = (
     "import_key",
     "name",
     "norm",
-    "phonetic",
+    "match",
     "country",
     "registration_number",
     "scheme",
@@ -168,7 +178,7 @@ CREATE TEMPORARY TABLE import_staging (
     {", ".join(f"{c} {_COMPANY_TYPES.get(c, 'text')}" for c in COMPANY_COLUMNS)},
     ident text GENERATED ALWAYS AS ({_IDENT.format(p="registration_number")}) STORED,
     pkey {KEY} GENERATED ALWAYS AS
-        ({_PARTY_KEY.format(p="registration_number", norm="norm")}) STORED
+        ({_PARTY_KEY.format(p="registration_number", norm="norm", match="match")}) STORED
 ) ON COMMIT DROP;
 """
 
@@ -190,7 +200,7 @@ CREATE TEMPORARY TABLE import_new (
     scheme text NOT NULL,
     name text NOT NULL,
     norm text NOT NULL,
-    phonetic text NOT NULL,
+    keys text[] NOT NULL,
     countries varchar(2)[] NOT NULL DEFAULT '{{}}',
     start_date text NOT NULL DEFAULT '',
     addresses text[] NOT NULL DEFAULT '{{}}',
@@ -204,7 +214,7 @@ CREATE TEMPORARY TABLE import_mention (
     ident text NOT NULL,
     name text NOT NULL,
     norm text NOT NULL,
-    phonetic text NOT NULL,
+    keys text[] NOT NULL,
     country text NOT NULL,
     n bigint NOT NULL,
     first_line integer NOT NULL
@@ -216,6 +226,8 @@ CREATE TEMPORARY TABLE import_spelling (
 ) ON COMMIT DROP;
 -- Entities a company batch changed.
 CREATE TEMPORARY TABLE import_touched (entity_id bigint NOT NULL) ON COMMIT DROP;
+-- The match keys of the batch's names (entities.names.name_forms), once per name.
+CREATE TEMPORARY TABLE import_keys (name text PRIMARY KEY, keys text[] NOT NULL) ON COMMIT DROP;
 """
 TEMP_TABLES = (
     "import_staging",
@@ -227,6 +239,7 @@ TEMP_TABLES = (
     "import_mention",
     "import_spelling",
     "import_touched",
+    "import_keys",
 )
 
 # The identifier schemes in use, by a loose index scan of identifier_lookup_idx (scheme, value):
@@ -244,9 +257,9 @@ SELECT coalesce(array_agg(scheme), '{}') FROM scheme WHERE scheme IS NOT NULL
 
 
 def _norm_of(name: str) -> tuple[str, str]:
-    """Normalized and phonetic form of a name the parser did not normalize."""
-    norm, phonetic = name_forms(name)
-    return norm or " ".join(name.casefold().split()), phonetic
+    """Normalized form and match keys of a name the parser did not normalize."""
+    norm, keys = name_forms(name)
+    return norm or " ".join(name.casefold().split()), keys
 
 
 def _row_key(values: Sequence[Any]) -> str:
@@ -256,22 +269,24 @@ def _row_key(values: Sequence[Any]) -> str:
 
 
 def _completed_shipment(row: ShipmentRow) -> ShipmentRow:
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     for party in ("exporter", "importer"):
         name = getattr(row, party)
         if name and not getattr(row, f"{party}_norm"):
-            changes[f"{party}_norm"], changes[f"{party}_phonetic"] = _norm_of(name)
+            changes[f"{party}_norm"], changes[f"{party}_keys"] = _norm_of(name)
     if not row.import_key:
-        changes["import_key"] = _row_key(attrgetter(*SHIPMENT_COLUMNS[2:-1])(row))
+        changes["import_key"] = _row_key(attrgetter(*_SHIPMENT_FIELDS[2:])(row))
     return replace(row, **changes)
 
 
 def _completed_company(row: CompanyRow) -> CompanyRow:
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     if row.name and not row.norm:
-        changes["norm"], changes["phonetic"] = _norm_of(row.name)
+        changes["norm"], changes["keys"] = _norm_of(row.name)
     if not row.import_key:
-        changes["import_key"] = _row_key(attrgetter(*COMPANY_COLUMNS[2:])(row))
+        changes["import_key"] = _row_key(
+            attrgetter(*(c.replace("match", "keys") for c in COMPANY_COLUMNS[2:]))(row)
+        )
     if not row.scheme:
         changes["scheme"] = "registration"
     return replace(row, **changes)
@@ -293,8 +308,23 @@ def uuid7_hex() -> Iterator[str]:
             yield prefix + rand[i : i + 3] + _VARIANT[rand[i + 3]] + rand[i + 4 : i + 19]
 
 
-def _shipment_values(rows: Iterable[ShipmentRow]) -> Iterator[Values]:
-    get = attrgetter(*SHIPMENT_COLUMNS[:-1])
+def _first_key(keys: str) -> str:
+    """The first element of a name_forms keys literal ('{"6aspan arba",...}'): its ORDERED key
+    (keys are ASCII words, spaces and "|": never a quote)."""
+    return keys[2 : keys.find('"', 2)] if len(keys) > 2 else ""
+
+
+# The rows' fields sent to staging, in its column order: a "*_match" column gets the first of
+# the row's "*_keys".
+_SHIPMENT_FIELDS = tuple(c.replace("_match", "_keys") for c in SHIPMENT_COLUMNS[:-1])
+_EXPORTER_MATCH = SHIPMENT_COLUMNS.index("exporter_match")
+_IMPORTER_MATCH = SHIPMENT_COLUMNS.index("importer_match")
+_COMPANY_MATCH = COMPANY_COLUMNS.index("match")
+
+
+def _shipment_values(rows: Iterable[ShipmentRow], book: dict[str, str]) -> Iterator[Values]:
+    """Staging rows; each party name's keys go into `book` (name -> keys literal) instead."""
+    get = attrgetter(*_SHIPMENT_FIELDS)
     for row, public_id in zip(rows, uuid7_hex(), strict=False):  # the ids never end
         if (
             not row.import_key
@@ -302,15 +332,26 @@ def _shipment_values(rows: Iterable[ShipmentRow]) -> Iterator[Values]:
             or (row.importer and not row.importer_norm)
         ):
             row = _completed_shipment(row)
-        yield (*get(row), public_id)
+        values = [*get(row), public_id]
+        if row.exporter:
+            book[row.exporter[:500]] = row.exporter_keys
+            values[_EXPORTER_MATCH] = _first_key(row.exporter_keys)
+        if row.importer:
+            book[row.importer[:500]] = row.importer_keys
+            values[_IMPORTER_MATCH] = _first_key(row.importer_keys)
+        yield tuple(values)
 
 
-def _company_values(rows: Iterable[CompanyRow]) -> Iterator[Values]:
-    get = attrgetter(*COMPANY_COLUMNS)
+def _company_values(rows: Iterable[CompanyRow], book: dict[str, str]) -> Iterator[Values]:
+    get = attrgetter(*(c.replace("match", "keys") for c in COMPANY_COLUMNS))
     for row in rows:
         if not row.import_key or not row.scheme or (row.name and not row.norm):
             row = _completed_company(row)
-        yield get(row)
+        values = list(get(row))
+        if row.name:
+            book[row.name[:500]] = row.keys
+        values[_COMPANY_MATCH] = _first_key(row.keys)
+        yield tuple(values)
 
 
 def _batches(values: Iterable[Values], size: int) -> Iterator[list[Values]]:
@@ -328,6 +369,7 @@ def _pipeline(
     columns: Sequence[str],
     merge: Merge,
     on_progress: ProgressCallback | None,
+    book: dict[str, str],
 ) -> tuple[int, Counter[str]]:
     """COPY each batch into import_staging and merge it; returns rows read and merge counts.
 
@@ -360,7 +402,9 @@ def _pipeline(
                 batch.clear()  # the next batch is parsed while this one merges
                 if on_progress is not None:
                     on_progress(read)
-                pending = pool.submit(_merge_batch, conn, merge)
+                names = dict(book)  # the keys of this batch's names (the parser filled them)
+                book.clear()
+                pending = pool.submit(_merge_batch, conn, merge, names)
             if pending is not None:
                 with connection.wrap_database_errors:
                     totals += pending.result()
@@ -417,8 +461,12 @@ def _lock_parties(cursor: psycopg.Cursor) -> None:
         )
 
 
-def _merge_batch(conn: psycopg.Connection, merge: Merge) -> Counter[str]:
+def _merge_batch(conn: psycopg.Connection, merge: Merge, names: dict[str, str]) -> Counter[str]:
     with conn.cursor() as cursor:
+        cursor.execute("TRUNCATE pg_temp.import_keys")
+        with cursor.copy("COPY pg_temp.import_keys (name, keys) FROM STDIN") as copy:
+            for row in names.items():
+                copy.write_row(row)
         counts = merge(cursor)
         # Check this batch's foreign keys now, while the parser works, not all at commit.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -459,29 +507,32 @@ def _count(cursor: psycopg.Cursor, sql: str, params: dict[str, Any] | None = Non
 
 SHIPMENT_MENTIONS = """
 INSERT INTO pg_temp.import_mention
-SELECT pkey, ident, left(name, 500), left(norm, 500), left(phonetic, 200), left(country, 2),
-       count(*), min(line)
+SELECT m.pkey, m.ident, m.name, m.norm, coalesce(k.keys, '{}'), m.country, m.n, m.first_line
 FROM (
-    SELECT exporter_key AS pkey, exporter_ident AS ident, exporter AS name, exporter_norm AS norm,
-           exporter_phonetic AS phonetic, exporter_country AS country, line
-    FROM pg_temp.import_staging WHERE exporter_key IS NOT NULL
-    UNION ALL
-    SELECT importer_key, importer_ident, importer, importer_norm, importer_phonetic,
-           importer_country, line
-    FROM pg_temp.import_staging WHERE importer_key IS NOT NULL
+    SELECT pkey, ident, left(name, 500) AS name, left(norm, 500) AS norm,
+           left(country, 2) AS country, count(*) AS n, min(line) AS first_line
+    FROM (
+        SELECT exporter_key AS pkey, exporter_ident AS ident, exporter AS name,
+               exporter_norm AS norm, exporter_country AS country, line
+        FROM pg_temp.import_staging WHERE exporter_key IS NOT NULL
+        UNION ALL
+        SELECT importer_key, importer_ident, importer, importer_norm, importer_country, line
+        FROM pg_temp.import_staging WHERE importer_key IS NOT NULL
+    ) AS s
+    GROUP BY 1, 2, 3, 4, 5
 ) AS m
-GROUP BY pkey, ident, name, norm, phonetic, country
+LEFT JOIN pg_temp.import_keys AS k ON k.name = m.name
 """
 
 # Parties new in this batch, named by their most frequent spelling (the first on a tie), with
 # the countries the rows give them.
 SHIPMENT_NEW_PARTIES = """
-INSERT INTO pg_temp.import_new (pkey, ident, scheme, name, norm, phonetic, countries, first_line)
-SELECT DISTINCT ON (s.pkey) s.pkey, s.ident, 'registration', s.name, s.norm, s.phonetic,
+INSERT INTO pg_temp.import_new (pkey, ident, scheme, name, norm, keys, countries, first_line)
+SELECT DISTINCT ON (s.pkey) s.pkey, s.ident, 'registration', s.name, s.norm, s.keys,
        coalesce(c.countries, '{}'), s.first_line
 FROM (
-    SELECT pkey, ident, name, norm, phonetic, sum(n) AS n, min(first_line) AS first_line
-    FROM pg_temp.import_mention GROUP BY pkey, ident, name, norm, phonetic
+    SELECT pkey, ident, name, norm, keys, sum(n) AS n, min(first_line) AS first_line
+    FROM pg_temp.import_mention GROUP BY pkey, ident, name, norm, keys
 ) AS s
 LEFT JOIN (
     SELECT pkey, array_agg(DISTINCT country COLLATE "C" ORDER BY country COLLATE "C")
@@ -494,18 +545,24 @@ ORDER BY s.pkey, s.name = '', s.n DESC, s.first_line
 
 COMPANY_MENTIONS = """
 INSERT INTO pg_temp.import_mention
-SELECT pkey, ident, left(name, 500), left(norm, 500), left(phonetic, 200), '', count(*),
-       min(line)
-FROM pg_temp.import_staging WHERE pkey IS NOT NULL
-GROUP BY pkey, ident, name, norm, phonetic
+SELECT m.pkey, m.ident, m.name, m.norm, coalesce(k.keys, '{}'), '', m.n, m.first_line
+FROM (
+    SELECT pkey, ident, left(name, 500) AS name, left(norm, 500) AS norm, count(*) AS n,
+           min(line) AS first_line
+    FROM pg_temp.import_staging WHERE pkey IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+) AS m
+LEFT JOIN pg_temp.import_keys AS k ON k.name = m.name
 """
 
 # Companies: the first row of a key wins; later rows with the key are duplicates.
 COMPANY_NEW_PARTIES = """
 INSERT INTO pg_temp.import_new
-    (pkey, ident, scheme, name, norm, phonetic, countries, start_date, addresses, first_line)
+    (pkey, ident, scheme, name, norm, keys, countries, start_date, addresses, first_line)
 SELECT DISTINCT ON (pkey) pkey, ident, CASE WHEN ident <> '' THEN left(scheme, 20) ELSE '' END,
-       left(name, 500), left(norm, 500), left(phonetic, 200),
+       left(name, 500), left(norm, 500),
+       coalesce((SELECT k.keys FROM pg_temp.import_keys AS k WHERE k.name = left(s.name, 500)),
+                '{}'),
        CASE WHEN country <> '' THEN ARRAY[left(country, 2)] ELSE '{}' END,
        incorporation_date,
        CASE WHEN btrim(address) <> '' THEN ARRAY[btrim(address)] ELSE '{}' END,
@@ -527,19 +584,20 @@ UPDATE pg_temp.import_new AS p SET entity_id = (
 WHERE p.ident <> ''
 """
 
-# By name: the entity whose name form (EntityName) with that norm was recorded first. Not the
-# lowest entity id: an import adds aliases to older entities, and a re-import would then pick
-# an older namesake; rows added later never come first, so a re-import decides as before.
-# ("c.id + 0" keeps min() off the primary key index: walking it in order, filtering by norm,
-# looks cheap to the planner and reads the whole table.)
+# By name: the entity whose ORDERED key (entities_namekey, kind 6) equal to the party's was
+# recorded first. Not the lowest entity id: an import adds aliases to older entities, and a
+# re-import would then pick an older namesake; keys added later never come first, so a
+# re-import decides as before. ("c.id + 0" keeps min() off the primary key index: walking it
+# in order, filtering by key, looks cheap to the planner and reads the whole table.)
 # Any spelling of an identified party may match, but only entities without identifiers.
 RESOLVE_IDENTIFIED_BY_NAME = """
 UPDATE pg_temp.import_new AS p SET entity_id = (
-    SELECT en.entity_id FROM entities_entityname AS en WHERE en.id = (
+    SELECT k.entity_id FROM entities_namekey AS k WHERE k.id = (
         SELECT min(c.id + 0)
         FROM pg_temp.import_mention AS mn
-        JOIN entities_entityname AS c ON c.norm = mn.norm
-        WHERE mn.pkey = p.pkey AND mn.norm <> '' AND c.dataset_id + 0 = %(dataset)s
+        JOIN entities_namekey AS c
+          ON c.kind = 6 AND c.key = substr(mn.keys[1], 2) AND c.investigation_id IS NULL
+        WHERE mn.pkey = p.pkey AND mn.keys[1] LIKE '6%%' AND c.dataset_id + 0 = %(dataset)s
           AND NOT EXISTS (
               SELECT 1 FROM entities_identifier AS i WHERE i.entity_id = c.entity_id OFFSET 0
           )
@@ -550,9 +608,12 @@ WHERE p.ident <> '' AND p.entity_id IS NULL
 
 RESOLVE_BY_NAME = """
 UPDATE pg_temp.import_new AS p SET entity_id = (
-    SELECT en.entity_id FROM entities_entityname AS en WHERE en.id = (
-        SELECT min(c.id + 0) FROM entities_entityname AS c
-        WHERE c.norm = p.norm AND c.dataset_id + 0 = %(dataset)s
+    SELECT k.entity_id FROM entities_namekey AS k WHERE k.id = (
+        SELECT min(c.id + 0) FROM entities_namekey AS c
+        -- The party key is COLLATE "C"; the index has the database's collation.
+        WHERE c.kind = 6 AND c.key = substr(p.pkey, 3) COLLATE "default"
+          AND c.investigation_id IS NULL
+          AND c.dataset_id + 0 = %(dataset)s
     )
 )
 WHERE p.ident = '' AND p.entity_id IS NULL
@@ -580,11 +641,20 @@ WHERE created AND (ident <> '') = %(identified)s
 """
 
 CREATE_NAMES = """
-INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm, phonetic)
+INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm)
 SELECT entity_id, NULL, %(dataset)s, CASE WHEN name <> '' THEN name ELSE ident END,
-       CASE WHEN name <> '' THEN norm ELSE lower(ident) END, phonetic
+       CASE WHEN name <> '' THEN norm ELSE lower(ident) END
 FROM pg_temp.import_new
 WHERE created AND (ident <> '') = %(identified)s
+"""
+
+# The keys the parser computed (entities.names.name_forms: kind digit, then key).
+CREATE_KEYS = """
+INSERT INTO entities_namekey (entity_id, investigation_id, dataset_id, kind, key)
+SELECT DISTINCT p.entity_id, NULL::bigint, %(dataset)s::bigint, substr(k, 1, 1)::smallint,
+       substr(k, 2)
+FROM pg_temp.import_new AS p CROSS JOIN unnest(p.keys) AS k
+WHERE p.created AND (p.ident <> '') = %(identified)s
 """
 
 # A registry knows the scheme a shipment file could not tell: "registration" becomes "kz_bin".
@@ -629,7 +699,7 @@ WITH new_spelling AS (
     ON CONFLICT DO NOTHING
     RETURNING pkey, name
 ), spelling AS (
-    SELECT DISTINCT ON (p.entity_id, lower(m.name)) p.entity_id, m.name, m.norm, m.phonetic,
+    SELECT DISTINCT ON (p.entity_id, lower(m.name)) p.entity_id, m.name, m.norm, m.keys,
            m.first_line
     FROM new_spelling AS ns
     JOIN pg_temp.import_mention AS m ON m.pkey = ns.pkey AND m.name COLLATE "C" = ns.name
@@ -643,11 +713,22 @@ WITH new_spelling AS (
     WHERE lower(s.name) <> lower(e.name)
       AND NOT EXISTS (SELECT 1 FROM unnest(e.aliases) AS a WHERE lower(a) = lower(s.name))
 ), named AS (
-    INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm, phonetic)
-    SELECT f.entity_id, NULL, %(dataset)s, f.name, f.norm, f.phonetic FROM fresh AS f
+    INSERT INTO entities_entityname (entity_id, investigation_id, dataset_id, name, norm)
+    SELECT f.entity_id, NULL, %(dataset)s, f.name, f.norm FROM fresh AS f
     WHERE NOT EXISTS (
         SELECT 1 FROM entities_entityname AS en
         WHERE en.entity_id = f.entity_id AND lower(en.name) = lower(f.name) OFFSET 0
+    )
+), keyed AS (
+    -- The new spellings' keys the entity does not have yet (an index probe each).
+    INSERT INTO entities_namekey (entity_id, investigation_id, dataset_id, kind, key)
+    SELECT DISTINCT f.entity_id, NULL::bigint, %(dataset)s::bigint, substr(k, 1, 1)::smallint,
+           substr(k, 2)
+    FROM fresh AS f CROSS JOIN unnest(f.keys) AS k
+    WHERE NOT EXISTS (
+        SELECT 1 FROM entities_namekey AS nk
+        WHERE nk.kind = substr(k, 1, 1)::smallint AND nk.key = substr(k, 2)
+          AND nk.investigation_id IS NULL AND nk.entity_id = f.entity_id OFFSET 0
     )
 ), aliased AS (
     UPDATE entities_entity AS e
@@ -682,6 +763,7 @@ def _resolve_parties(cursor: psycopg.Cursor, params: dict[str, Any], *, new: int
                 created += cursor.rowcount
                 cursor.execute(CREATE_ENTITIES, step)
                 cursor.execute(CREATE_NAMES, step)
+                cursor.execute(CREATE_KEYS, step)
         cursor.execute(UPGRADE_SCHEMES, params)
         cursor.execute(ADD_IDENTIFIERS, params)
         cursor.execute(REMEMBER_PARTIES, params)
@@ -892,12 +974,13 @@ def load_shipments(
             first_load=not cursor.fetchone()[0], sum_flows=batch_foreign_keys
         )
         read, counts = _pipeline(
-            _batches(_shipment_values(rows), batch_size),
+            _batches(_shipment_values(rows, book := {}), batch_size),
             columns=SHIPMENT_COLUMNS,
             merge=lambda c: _merge_shipments(
                 c, params, merge_sql=merge_sql, batch_foreign_keys=batch_foreign_keys
             ),
             on_progress=on_progress,
+            book=book,
         )
         if batch_foreign_keys:
             cursor.execute(APPLY_FLOWS, params)
@@ -908,6 +991,7 @@ def load_shipments(
                 "entities_shipment",
                 "entities_entity",
                 "entities_entityname",
+                "entities_namekey",
                 "entities_identifier",
             ),
         )
@@ -1004,15 +1088,21 @@ def load_companies(
         schemes = _begin(cursor, dataset, COMPANY_TABLES)
         params = {"dataset": dataset.pk, "source": SOURCE, "schemes": schemes}
         read, counts = _pipeline(
-            _batches(_company_values(rows), batch_size),
+            _batches(_company_values(rows, book := {}), batch_size),
             columns=COMPANY_COLUMNS,
             merge=lambda c: _merge_companies(c, params),
             on_progress=on_progress,
+            book=book,
         )
         _end(
             cursor,
             read=read,
-            tables=("entities_entity", "entities_entityname", "entities_identifier"),
+            tables=(
+                "entities_entity",
+                "entities_entityname",
+                "entities_namekey",
+                "entities_identifier",
+            ),
         )
     return LoadResult(
         read=read,

@@ -152,8 +152,8 @@ _CURRENCY_ALIASES = {
 
 _SHIPMENT_ORDER = (
     "line", "date", "hs_code", "declaration_number", "line_no", "exporter", "exporter_norm",
-    "exporter_phonetic", "exporter_country", "exporter_id", "importer", "importer_norm",
-    "importer_phonetic", "importer_country", "importer_id", "origin_country",
+    "exporter_keys", "exporter_country", "exporter_id", "importer", "importer_norm",
+    "importer_keys", "importer_country", "importer_id", "origin_country",
     "destination_country", "dispatch_country", "description", "quantity", "unit", "value",
     "currency", "import_key",
 )  # fmt: skip
@@ -476,15 +476,15 @@ class Parser:
             self.decimal_comma = comma_is_point
 
     def _party(self, raw: str) -> tuple[str, str, str] | _Bad:
-        """(name with single spaces, normalised name, phonetic key); empty for "-"."""
+        """(name with single spaces, normalised name, match keys); empty for "-"."""
         name = " ".join(raw.split())
         problem = _text_problem(name, MAX_CHARS["exporter"])
         if problem:
             return problem
-        norm, phonetic = name_forms(name)
+        norm, keys = name_forms(name)
         if not norm:  # "-", "…": punctuation only, no party
-            return ("", "", "")
-        return (name, norm, phonetic)
+            return ("", "", "{}")
+        return (name, norm, keys)
 
     def _nul_rejects(self, line: int, values: list[str]) -> list[Reject]:
         """Rejects of the mapped values (defaults included) holding a NUL byte; the caller
@@ -541,7 +541,7 @@ class Parser:
         required_missing = [(column[f], f) for f in self.required_missing]
         date_unmapped = "date" in self.required_missing
         hs_unmapped = "hs_code" in self.required_missing
-        no_party = ("", "", "")
+        no_party = ("", "", "{}")
         Bad = _Bad  # a local name is faster to read on every value
         sha256 = hashlib.sha256
 
@@ -711,13 +711,14 @@ class Parser:
                 return v[index[field]].strip()
 
             raw = get("name")
-            name = norm = phonetic = ""
+            name = norm = ""
+            keys = "{}"
             if raw:
                 party = self._party(raw)
                 if isinstance(party, _Bad):
                     rejects.append(_reject(line, column["name"], raw, party))
                 else:
-                    name, norm, phonetic = party
+                    name, norm, keys = party
             if not name and "name" not in self.required_missing:
                 rejects.append(_reject(line, column["name"], raw, "required"))
 
@@ -774,7 +775,7 @@ class Parser:
                 line=line,
                 name=name,
                 norm=norm,
-                phonetic=phonetic,
+                keys=keys,
                 country=country,
                 registration_number=number,
                 scheme=scheme,

@@ -87,12 +87,12 @@ class ShipmentRow:
     line_no: str = ""  # the declaration's own line number ("line" field), part of the key
     exporter: str = ""
     exporter_norm: str = ""
-    exporter_phonetic: str = ""
+    exporter_keys: str = "{}"  # text[] literal of entities.names.name_forms
     exporter_country: str = ""
     exporter_id: str = ""  # identifier value as given (scheme guessed by the loader)
     importer: str = ""
     importer_norm: str = ""
-    importer_phonetic: str = ""
+    importer_keys: str = "{}"
     importer_country: str = ""
     importer_id: str = ""
     origin_country: str = ""
@@ -113,7 +113,7 @@ class CompanyRow:
     line: int
     name: str
     norm: str = ""
-    phonetic: str = ""
+    keys: str = "{}"  # text[] literal of entities.names.name_forms
     country: str = ""
     registration_number: str = ""
     scheme: str = "registration"

@@ -81,3 +81,11 @@ def chips(case, scope, alice):
 @pytest.fixture
 def dataset(db):
     return Dataset.objects.create(name="KZ customs 2021-2023")
+
+
+@pytest.fixture(autouse=True)
+def _forget_shared_words():
+    """Search remembers the datasets' words per process; each test's database starts empty."""
+    from entities import search
+
+    search._SHARED_WORDS.clear()

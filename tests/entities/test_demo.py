@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from entities.identifiers import clean_identifier
 from entities.models import Entity, Identifier, Link, Shipment
-from entities.selectors import search_entities
+from entities.search import search_entities
 from investigations.models import Investigation
 
 

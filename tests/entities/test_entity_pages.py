@@ -155,6 +155,10 @@ def test_lookup_finds_case_and_dataset_entities_but_not_other_cases(
     assert "ТОО «Аспан Арба»" in text
     assert "Aspan Arba Trading (registry)" in text and "will be pinned" in text
     assert "Aspan Arba Elsewhere" not in text
+    # Each candidate says why it matched, in a few words.
+    assert "transliteration: “Aspan Arba LLP”" in text or "same name" in text
+    initials = alice_client.get(_url("lookup", case), {"q": "Фогт Т.", "field": "other"}).text
+    assert "Timur Vogt" in initials and "initials" in initials
     chosen = alice_client.get(
         _url("lookup", case), {"field": "other", "choose": chips["kz"].public_id}
     ).text

@@ -30,7 +30,7 @@ KZ_SPELLINGS = ("ТОО «Казах Чип Трейд»", "TOO Kazakh Chip Trey
 
 
 def shipment(line, *, exporter="Elektronik Handel Vogt GmbH", importer=KZ_SPELLINGS[0], **kw):
-    """A parsed row as the parser gives it: names with their normalized and phonetic forms."""
+    """A parsed row as the parser gives it: names with their normalized forms and match keys."""
     values = {
         "date": datetime.date(2022, 5, 1),
         "hs_code": "854231",
@@ -47,24 +47,24 @@ def shipment(line, *, exporter="Elektronik Handel Vogt GmbH", importer=KZ_SPELLI
         "currency": "EUR",
         **kw,
     }
-    exporter_norm, exporter_phonetic = name_forms(exporter)
-    importer_norm, importer_phonetic = name_forms(importer)
+    exporter_norm, exporter_keys = name_forms(exporter)
+    importer_norm, importer_keys = name_forms(importer)
     values.setdefault("import_key", f"decl:{values['declaration_number']}:{values['line_no']}")
     return ShipmentRow(
         line=line,
         exporter=exporter,
         exporter_norm=exporter_norm,
-        exporter_phonetic=exporter_phonetic,
+        exporter_keys=exporter_keys,
         importer=importer,
         importer_norm=importer_norm,
-        importer_phonetic=importer_phonetic,
+        importer_keys=importer_keys,
         **values,
     )
 
 
 def company(line, name, **kw):
-    norm, phonetic = name_forms(name)
-    return CompanyRow(line=line, name=name, norm=norm, phonetic=phonetic, **kw)
+    norm, keys = name_forms(name)
+    return CompanyRow(line=line, name=name, norm=norm, keys=keys, **kw)
 
 
 def entities_of(dataset):
@@ -92,6 +92,27 @@ def test_three_spellings_become_one_entity_with_aliases(dataset):
     assert vogt.name == "Elektronik Handel Vogt GmbH"
     assert vogt.aliases == []
     assert not Identifier.objects.filter(entity__dataset=dataset).exists()
+
+
+def test_a_name_written_in_other_scripts_forms_and_schemes_is_one_party(dataset, alice):
+    """The ORDERED key merges what is surely one name; another order or a typo stays apart
+    (for the duplicates list), because a false merge in evidence is worse than a duplicate."""
+    same = ["ТОО «Дала Микро»", "Dala Mikro LLP", "„Dala Mikro“ ЖШС", "DALA MIKRO TOO"]
+    apart = ["Микро Дала", "Dala Mirko LLP"]
+    rows = [shipment(2 + i, exporter=name) for i, name in enumerate(same + apart)]
+
+    assert load_shipments(rows, dataset=dataset).entities_created == 4  # with the importer
+    dala = Entity.objects.get(dataset=dataset, name="ТОО «Дала Микро»")
+    assert dala.aliases == same[1:]
+    assert Shipment.objects.filter(exporter=dala).count() == 4
+    # Its names and keys were written with it: search finds it by an alias's spelling, and
+    # the duplicates list offers the two left apart.
+    from entities.search import possible_duplicates, search_entities
+
+    assert search_entities(user=alice, query="Dala Mikro ЖШС")[0].entity == dala
+    assert {d.entity.name for d in possible_duplicates(entity=dala)} == set(apart)
+    # A second load changes nothing.
+    assert load_shipments(rows, dataset=dataset).unchanged == len(rows)
 
 
 def test_stored_shipment_values(dataset):
@@ -347,7 +368,7 @@ def test_batches_share_parties_and_find_duplicates_of_earlier_batches(dataset):
 
 def test_rows_without_key_or_norm_are_completed(dataset):
     row = shipment(2, import_key="")
-    row.importer_norm = row.importer_phonetic = ""
+    row.importer_norm, row.importer_keys = "", "{}"
 
     assert load_shipments([row], dataset=dataset).imported == 1
     assert load_shipments([row], dataset=dataset).unchanged == 1
@@ -688,9 +709,9 @@ def test_an_entity_deleted_since_it_was_resolved_fails_the_load(dataset):
     with transaction.atomic(), connection.cursor() as cursor:
         _begin(cursor, dataset, SHIPMENT_TABLES)
         cursor.execute(
-            "INSERT INTO pg_temp.import_new (pkey, ident, scheme, name, norm, phonetic,"
-            " first_line, entity_id) VALUES ('n:a', '', '', 'a', 'a', '', 2, %s),"
-            " ('n:b', '', '', 'b', 'b', '', 3, %s)",
+            "INSERT INTO pg_temp.import_new (pkey, ident, scheme, name, norm, keys,"
+            " first_line, entity_id) VALUES ('n:a', '', '', 'a', 'a', '{}', 2, %s),"
+            " ('n:b', '', '', 'b', 'b', '{}', 3, %s)",
             [kept.pk, kept.pk + 1000],  # the second entity is gone
         )
         with pytest.raises(IntegrityError, match=r"1 of the entities .* were deleted"):

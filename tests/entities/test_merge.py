@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from entities.models import Entity, Identifier, Link, LinkKind, Pin, Shipment
-from entities.selectors import possible_duplicates
+from entities.search import possible_duplicates
 from entities.services import (
     Scope,
     entity_create,
@@ -159,3 +159,66 @@ def test_merge_keeps_extra_ftm_values_and_the_ftm_id(dataset):
     assert keep.extra == {"topics": ["sanction", "role.pep"], "weakAlias": ["Vanya"]}
     assert keep.ftm_id == "os-123"
     assert "vanya" in set(keep.name_forms.values_list("norm", flat=True))
+
+
+def test_a_pinned_dataset_entity_with_the_same_identifier_is_offered(case, dataset, alice):
+    mine = entity_create(
+        scope=Scope(investigation=case),
+        name="ТОО «Дала Микро»",
+        identifiers=[("kz_bin", "940140000385")],
+    )
+    shared = entity_create(
+        scope=Scope(dataset=dataset),
+        name="Dala Micro Trading LLP",
+        identifiers=[("kz_bin", "940140000385")],
+    )
+    by_name = entity_create(scope=Scope(dataset=dataset), name="Dala Mikro LLP")
+    unpinned = entity_create(scope=Scope(dataset=dataset), name="Dala Mikro")
+    # Imports may leave two entities of a dataset with one number; services refuse it.
+    Identifier.objects.create(entity=unpinned, scheme="kz_bin", value="940140000385")
+    assert possible_duplicates(entity=mine) == []  # nothing pinned yet
+    pin_entity(investigation=case, entity=shared, actor=alice)
+    pin_entity(investigation=case, entity=by_name, actor=alice)
+
+    found = possible_duplicates(entity=mine)
+    assert [(d.entity, d.reason, d.pinned) for d in found] == [
+        (shared, "same identifier", True),
+        (by_name, "transliteration", True),
+    ]
+    assert unpinned not in [d.entity for d in found]
+    # Seen from the pinned entity's page in the case: the case entity, same identifier first.
+    assert next(d.entity for d in possible_duplicates(entity=shared, case=case)) == mine
+
+
+def test_a_dataset_entity_page_shows_its_own_duplicates(dataset, alice_client):
+    a = entity_create(
+        scope=Scope(dataset=dataset),
+        name="Qazaq Chip Trade",
+        identifiers=[("kz_bin", "940140000385")],
+    )
+    b = entity_create(scope=Scope(dataset=dataset), name="Другое имя")
+    Identifier.objects.create(entity=b, scheme="kz_bin", value="940140000385")
+    c = entity_create(scope=Scope(dataset=dataset), name="АО «Казах Чип Трейд»")
+    entity_create(scope=Scope(dataset=dataset), name="Unrelated Bakery")
+    assert [(d.entity, d.reason) for d in possible_duplicates(entity=a)] == [
+        (b, "same identifier"),
+        (c, "sounds alike"),
+    ]
+    page = alice_client.get(
+        reverse(
+            "datasets:entity", kwargs={"dataset_id": dataset.public_id, "entity_id": a.public_id}
+        )
+    ).text
+    assert "Possible duplicates" in page and "Другое имя" in page and "sounds alike" in page
+    assert "Unrelated Bakery" not in page
+
+
+def test_a_pinned_duplicate_is_linked_not_merged(case, dataset, alice, alice_client):
+    mine = entity_create(scope=Scope(investigation=case), name="ТОО «Дала Микро»")
+    shared = entity_create(scope=Scope(dataset=dataset), name="Dala Mikro LLP")
+    pin_entity(investigation=case, entity=shared, actor=alice)
+    url = reverse(
+        "entities:detail", kwargs={"case_id": case.public_id, "entity_id": mine.public_id}
+    )
+    page = alice_client.get(url).text
+    assert "Link as the same" in page and "Merge into this one" not in page
