@@ -96,7 +96,7 @@ def test_hardening_1_merging_a_pinned_dataset_entity_is_refused(
     )
     assert response.status_code == 200
     assert READ_ONLY in response.text
-    assert "merged into" not in response.text
+    assert "” merged into “" not in response.text  # the success message
     assert _shared_state(shared["dataset"]) == before
     assert Entity.objects.filter(investigation=case).count() == own_before
     assert not ActivityEntry.objects.filter(changes__has_key="merge").exists()
