@@ -65,3 +65,40 @@ def replace_search_rows(
     )
     EntityName.objects.bulk_create([EntityName(**row) for row in name_rows])
     NameKey.objects.bulk_create([NameKey(**row) for row in key_rows])
+
+
+EXTRA_NAME_PROPERTIES = ("name", "alias", "weakAlias", "previousName")
+
+
+def entity_names(*, name: str, aliases: Iterable[str], extra: dict | None) -> list[str]:
+    """Every name of an entity that search reads: its name, aliases, and the FtM names kept only
+    in `extra` (second names, weak aliases, former names)."""
+    extra_names = [
+        value
+        for prop in EXTRA_NAME_PROPERTIES
+        for value in (extra or {}).get(prop, [])
+        if isinstance(value, str)
+    ]
+    return [name, *aliases, *extra_names]
+
+
+def rebuild_search_rows(entities: Iterable[Any]) -> int:
+    """Write the names and keys of these entities again, in one statement per table (the caller
+    owns the transaction). For `manage.py reindex_names`, after entities.names changed."""
+    ids, name_rows, key_rows = [], [], []
+    for entity in entities:
+        names, keys = search_rows(
+            entity_id=entity.pk,
+            investigation_id=entity.investigation_id,
+            dataset_id=entity.dataset_id,
+            names=entity_names(name=entity.name, aliases=entity.aliases, extra=entity.extra),
+            person=entity.schema == "Person",
+        )
+        ids.append(entity.pk)
+        name_rows += names
+        key_rows += keys
+    EntityName.objects.filter(entity_id__in=ids).delete()
+    NameKey.objects.filter(entity_id__in=ids).delete()
+    EntityName.objects.bulk_create([EntityName(**row) for row in name_rows], batch_size=5000)
+    NameKey.objects.bulk_create([NameKey(**row) for row in key_rows], batch_size=5000)
+    return len(ids)

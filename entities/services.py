@@ -17,7 +17,7 @@ from investigations.models import Investigation
 
 from .models import Dataset, Entity, Identifier, Link, LinkKind, Pin, Schema, Shipment
 from .namekeys import dedupe as _dedupe
-from .namekeys import replace_search_rows
+from .namekeys import entity_names, replace_search_rows
 
 
 @dataclass(frozen=True)
@@ -88,24 +88,13 @@ ENTITY_FIELDS = (
 )
 
 
-EXTRA_NAME_PROPERTIES = ("name", "alias", "weakAlias", "previousName")
-
-
 def entity_reindex_names(entity: Entity) -> None:
     """Rebuild the search rows (normalized names and match keys) of an entity's names."""
-    # Imported FtM names we keep only in `extra` (second names, weak aliases, former names)
-    # are searchable too.
-    extra_names = [
-        v
-        for prop in EXTRA_NAME_PROPERTIES
-        for v in (entity.extra or {}).get(prop, [])
-        if isinstance(v, str)
-    ]
     replace_search_rows(
         entity_id=entity.pk,
         investigation_id=entity.investigation_id,
         dataset_id=entity.dataset_id,
-        names=[entity.name, *entity.aliases, *extra_names],
+        names=entity_names(name=entity.name, aliases=entity.aliases, extra=entity.extra),
         person=entity.schema == Schema.PERSON,
     )
 

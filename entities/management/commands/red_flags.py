@@ -6,9 +6,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from entities.analysis.flags import service
-from entities.management.commands.export_ftm import _find_case
 from entities.models import Dataset
 from investigations.errors import DomainError
+from investigations.management.arguments import find_case
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             if scope["dataset"] is None:
                 raise CommandError(f"No dataset named {options['dataset']!r}.")
         else:
-            scope["case"] = _find_case(options["case"])
+            scope["case"] = find_case(options["case"])
         try:
             run = service.flag_run_now(**scope)
         except DomainError as exc:

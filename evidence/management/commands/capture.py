@@ -18,22 +18,10 @@ from evidence.models import Snapshot
 from evidence.tasks import fetch_errors
 from investigations import jobs
 from investigations.errors import DomainError
-from investigations.models import Investigation
+from investigations.management.arguments import find_case
 
 # How long to wait for a capture another run took over (it never should), past its limits.
 TAKEN_OVER_WAIT_SECONDS = 60
-
-
-def find_case(value: str) -> Investigation:
-    case = Investigation.objects.filter(slug=value).first()
-    if case is None:
-        try:
-            case = Investigation.objects.filter(public_id=uuid.UUID(value)).first()
-        except ValueError:  # neither a slug nor a UUID
-            case = None
-    if case is None:
-        raise CommandError(f"No case file with slug or id {value!r}.")
-    return case
 
 
 class Command(BaseCommand):

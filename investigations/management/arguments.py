@@ -1,0 +1,23 @@
+"""Arguments the management commands of every app share."""
+
+import uuid
+
+from django.core.management.base import CommandError
+
+from investigations.models import Investigation
+
+
+def find_case(ref: str) -> Investigation:
+    """The case file with this slug or public id, or a CommandError saying there is none.
+
+    Commands run as the operator, outside any member's access: they name a case file directly.
+    """
+    try:
+        public_id = uuid.UUID(ref)
+    except ValueError:
+        case = Investigation.objects.filter(slug=ref).first()
+    else:
+        case = Investigation.objects.filter(public_id=public_id).first()
+    if case is None:
+        raise CommandError(f"No case file with slug or public id {ref!r}.")
+    return case
