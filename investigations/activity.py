@@ -43,6 +43,11 @@ IGNORED_FIELDS = frozenset(
 )
 MAX_VALUE_CHARS = 500
 
+# Told of every recorded update (instance, changes by field name) and delete (instance): a
+# claim goes back to needs review when its data changes (investigations/services/claims.py).
+CHANGE_HOOKS: list[Callable[[models.Model, dict[str, Any]], None]] = []
+DELETE_HOOKS: list[Callable[[models.Model], None]] = []
+
 
 @contextmanager
 def acting_as(user: Any) -> Iterator[None]:
@@ -185,6 +190,9 @@ def _on_save(sender: type, instance: models.Model, created: bool, raw: bool, **k
                 obj=instance,
                 changes=changes,
             )
+            instance._loaded_values = {**(instance._loaded_values or {}), **now}
+            for hook in CHANGE_HOOKS:
+                hook(instance, changes)
     instance._loaded_values = {**(instance._loaded_values or {}), **now}
 
 
@@ -211,6 +219,8 @@ def _on_delete(sender: type, instance: models.Model, **kwargs) -> None:
     record(
         investigation_id=case_id, action=ActivityEntry.Action.DELETED, obj=instance, changes=kept
     )
+    for hook in DELETE_HOOKS:
+        hook(instance)
 
 
 def connect_signals() -> None:
