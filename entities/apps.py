@@ -9,10 +9,12 @@ class EntitiesConfig(AppConfig):
 
         from .activity_text import register_describers
         from .demo import load_entities_demo
+        from .timeline_sources import register as register_timeline
 
         register(load_entities_demo)
         register_describers()
         register_overview_counts()
+        register_timeline()
 
 
 def register_overview_counts() -> None:

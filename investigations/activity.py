@@ -58,6 +58,11 @@ def acting_as(user: Any) -> Iterator[None]:
         _actor.reset(token)
 
 
+def deleting_case(case_id: int | None) -> bool:
+    """True while this case file is being deleted (its rows cascade away with it)."""
+    return case_id in _deleting_cases.get()
+
+
 def current_actor() -> Any:
     actor = _actor.get()
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None

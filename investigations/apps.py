@@ -8,9 +8,12 @@ class InvestigationsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from . import activity, activity_text, login
+        from . import activity, activity_text, login, subjects
+        from .services import claims
 
         activity.connect_signals()
+        claims.connect()
+        subjects.register_own()
         activity_text.register_own()
         user_login_failed.connect(login.on_login_failed, dispatch_uid="login_throttle_failed")
         user_logged_in.connect(login.on_logged_in, dispatch_uid="login_throttle_success")

@@ -65,3 +65,115 @@ class ActivityFilterForm(forms.Form):
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
         }
+
+
+# --- Timeline, claims, comments -------------------------------------------------------------
+
+DATE_HELP = "2022, 2022-04 or 2022-04-07: as exactly as it is known."
+
+
+class EventForm(forms.Form):
+    """A written event; dates are checked by the service, which says what is wrong."""
+
+    start = forms.CharField(label="Date", max_length=10, help_text=DATE_HELP)
+    end = forms.CharField(
+        label="Until", max_length=10, required=False, help_text="For a period; leave empty."
+    )
+    title = forms.CharField(label="What happened", max_length=500)
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Details"
+    )
+    entities = forms.TypedMultipleChoiceField(
+        required=False,
+        coerce=int,
+        label="Entities involved",
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+
+    def __init__(self, *args, entity_choices=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["entities"].choices = list(entity_choices)
+
+
+class TimelineFilterForm(forms.Form):
+    """Filters of the timeline: an entity, a kind of event, days, review status."""
+
+    entity = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Entity")
+    kind = forms.ChoiceField(required=False, label="Kind")
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    status = forms.ChoiceField(required=False, label="Review")
+
+    def __init__(self, *args, entities=(), kinds=(), statuses=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["entity"].choices = [("", "Any entity"), *entities]
+        self.fields["kind"].choices = [("", "Every kind"), *kinds]
+        self.fields["status"].choices = [("", "Any"), ("claims", "Every claim"), *statuses]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end is before the start.")
+        return data
+
+    def selector_kwargs(self) -> dict:
+        """Filters for selectors.timeline.timeline_events; an invalid one is dropped."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "entity_id": data.get("entity"),
+            "kind": data.get("kind") or "",
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "status": data.get("status") or "",
+        }
+
+
+class ClaimForm(forms.Form):
+    """Mark something as a claim, and perhaps ask for its review at once."""
+
+    field = forms.CharField(required=False, widget=forms.HiddenInput)
+    statement = forms.CharField(
+        required=False,
+        max_length=500,
+        label="The claim, in words",
+        help_text="Defaults to how the data reads.",
+    )
+    reviewer = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Ask for review by"
+    )
+
+    def __init__(self, *args, reviewers=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer"].choices = [("", "Nobody yet (a draft)"), *reviewers]
+
+
+class ReviewRequestForm(forms.Form):
+    reviewer = forms.TypedChoiceField(coerce=int, label="Ask for review by")
+
+    def __init__(self, *args, reviewers=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer"].choices = list(reviewers)
+
+
+class DisputeForm(forms.Form):
+    comment = forms.CharField(
+        label="What is wrong",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required. @username mentions a member of this case file.",
+        error_messages={"required": "Say what is wrong: disputing needs a comment."},
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="@username mentions a member of this case file.",
+        error_messages={"required": "Write a comment first."},
+    )

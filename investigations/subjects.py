@@ -24,6 +24,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, QuerySet
 from django.urls import reverse
 
+from .formatting import partial_date_label
 from .models import Claim, Investigation
 
 
@@ -163,4 +164,46 @@ def claim_url(claim: Claim) -> str:
     return reverse(
         "investigations:claim",
         kwargs={"case_id": claim.investigation.public_id, "claim_uid": claim.public_id},
+    )
+
+
+# --- This app's own: timeline events are claimed, claims are commented on ------------------
+
+
+def _event_url(event: Model, case: Investigation) -> str:
+    return reverse(
+        "investigations:event", kwargs={"case_id": case.public_id, "event_id": event.public_id}
+    )
+
+
+def _describe_event(event: Model, field: str) -> str:
+    when = partial_date_label(event.start)
+    if event.end:
+        when = f"{when} – {partial_date_label(event.end)}"
+    return f"{when}: {event.title}"
+
+
+def register_own() -> None:
+    from .models import TimelineEvent
+
+    register_target(
+        ClaimTarget(
+            "event",
+            TimelineEvent,
+            lambda case, pid: TimelineEvent.objects.filter(
+                investigation=case, public_id=pid
+            ).first(),
+            _describe_event,
+            _event_url,
+            label="timeline event",
+            select_related=("source_type",),
+        )
+    )
+    register_commentable(
+        Commentable(
+            "claim",
+            Claim,
+            lambda case, pid: Claim.objects.filter(investigation=case, public_id=pid).first(),
+            lambda claim, case: claim_url(claim),
+        )
     )

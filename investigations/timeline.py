@@ -32,6 +32,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.db.models import F, Func, Value
 from django.utils import timezone
 
 from .models import Investigation, Precision, TimelineEvent
@@ -268,3 +269,17 @@ def rebuild(case: Investigation) -> int:
     # The empty prefix: every derived key of the case (written events have no key).
     sync(case.pk, "", events)
     return len(events)
+
+
+def forget_entity(entity_id: int) -> None:
+    """An entity is gone: events no longer name it (one UPDATE on the GIN index)."""
+    TimelineEvent.objects.filter(entity_ids__contains=[entity_id]).update(
+        entity_ids=Func(F("entity_ids"), Value(entity_id), function="array_remove")
+    )
+
+
+def replace_entity(old_id: int, new_id: int) -> None:
+    """A merge: events that named the duplicate name the survivor."""
+    TimelineEvent.objects.filter(entity_ids__contains=[old_id]).update(
+        entity_ids=Func(F("entity_ids"), Value(old_id), Value(new_id), function="array_replace")
+    )

@@ -6,7 +6,7 @@ from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Count, QuerySet
 
 from .. import access, subjects
-from ..models import ActivityEntry, Claim, ClaimStatus, Comment, Investigation
+from ..models import ActivityEntry, Claim, ClaimStatus, Comment, Investigation, Membership
 from . import activity_about
 
 
@@ -68,3 +68,31 @@ def comments_on(*, subject) -> QuerySet[Comment]:
 def claim_history(*, claim: Claim, limit: int = 20) -> list[ActivityEntry]:
     """The claim's activity entries (marked, asked, verified, disputed, sent back), newest first."""
     return activity_about(investigation=claim.investigation, obj=claim, limit=limit)
+
+
+def claim_on(*, case: Investigation, target, field: str = "") -> Claim | None:
+    """The claim on this row (and field) of the case, if it is one."""
+    return (
+        Claim.objects.filter(
+            investigation=case,
+            target_type=subjects.content_type(target),
+            target_id=target.pk,
+            field=field,
+        )
+        .select_related("created_by", "reviewer", "reviewed_by")
+        .first()
+    )
+
+
+def reviewer_choices(*, case: Investigation) -> list[tuple[int, str]]:
+    """Members who verify and dispute claims here (editors and owners), for "ask for review"."""
+    roles = [r for r, actions in access.ROLE_ACTIONS.items() if access.Action.REVIEW in actions]
+    members = (
+        Membership.objects.filter(investigation=case, role__in=roles)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return [
+        (m.user_id, f"{m.user.get_full_name() or m.user.get_username()} ({m.get_role_display()})")
+        for m in members
+    ]
