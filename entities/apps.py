@@ -15,6 +15,9 @@ class EntitiesConfig(AppConfig):
         register_describers()
         register_overview_counts()
         register_timeline()
+        from .report_section import register as register_report
+
+        register_report()
 
 
 def register_overview_counts() -> None:

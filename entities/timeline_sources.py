@@ -26,7 +26,13 @@ from django.urls import reverse
 
 from investigations import formatting, subjects, timeline
 from investigations.models import Investigation
-from investigations.timeline import DerivedEvent, EntityRef, EventKind, EventSource
+from investigations.timeline import (
+    DerivedEvent,
+    EntityChoice,
+    EntityRef,
+    EventKind,
+    EventSource,
+)
 
 from .activity_text import link_phrase
 from .models import Entity, Link, Pin, Schema, Shipment
@@ -92,7 +98,7 @@ def link_sentence(link: Link) -> str:
 
 def link_events(link: Link) -> list[DerivedEvent]:
     found = []
-    for field, verb, suffix in (("start_date", "From", "start"), ("end_date", "Until", "end")):
+    for field, verb, suffix in (("start_date", "Begins", "start"), ("end_date", "Ends", "end")):
         value = getattr(link, field)
         if value:
             found.append(
@@ -100,7 +106,7 @@ def link_events(link: Link) -> list[DerivedEvent]:
                     key=f"entities.link:{link.pk}:{suffix}",
                     kind=LINK.key,
                     start=value,
-                    title=f"{verb} {formatting.partial_date_label(value)}: {link_sentence(link)}",
+                    title=f"{verb}: {link_sentence(link)}",
                     description=link.summary,
                     entity_ids=[link.source_id, link.target_id],
                     source=link,
@@ -327,13 +333,14 @@ def _entity_refs(ids: Iterable[int], case: Any) -> dict[int, EntityRef]:
     return {e.pk: EntityRef(e.name, _case_url(case, e) if case is not None else None) for e in rows}
 
 
-def _entity_choices(case: Investigation) -> list[tuple[int, str]]:
-    return list(
+def _entity_choices(case: Investigation) -> list[EntityChoice]:
+    rows = (
         Entity.objects.filter(Q(investigation=case) | Q(pins__investigation=case))
         .order_by("name", "pk")
-        .values_list("pk", "name")
+        .values_list("pk", "public_id", "name")
         .distinct()
     )
+    return [EntityChoice(*row) for row in rows]
 
 
 def _case_of(case: Investigation, public_id: Any, model) -> Any:

@@ -92,13 +92,13 @@ class EventForm(forms.Form):
 
     def __init__(self, *args, entity_choices=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["entities"].choices = list(entity_choices)
+        self.fields["entities"].choices = [(e.pk, e.name) for e in entity_choices]
 
 
 class TimelineFilterForm(forms.Form):
     """Filters of the timeline: an entity, a kind of event, days, review status."""
 
-    entity = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Entity")
+    entity = forms.ChoiceField(required=False, label="Entity")
     kind = forms.ChoiceField(required=False, label="Kind")
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
@@ -110,7 +110,11 @@ class TimelineFilterForm(forms.Form):
 
     def __init__(self, *args, entities=(), kinds=(), statuses=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["entity"].choices = [("", "Any entity"), *entities]
+        # By public id (URLs never carry primary keys); the selector wants the key.
+        self._entity_pks = {str(e.public_id): e.pk for e in entities}
+        self.fields["entity"].choices = [("", "Any entity")] + [
+            (str(e.public_id), e.name) for e in entities
+        ]
         self.fields["kind"].choices = [("", "Every kind"), *kinds]
         self.fields["status"].choices = [("", "Any"), ("claims", "Every claim"), *statuses]
 
@@ -126,7 +130,7 @@ class TimelineFilterForm(forms.Form):
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {
-            "entity_id": data.get("entity"),
+            "entity_id": self._entity_pks.get(data.get("entity") or ""),
             "kind": data.get("kind") or "",
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),

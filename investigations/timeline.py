@@ -109,8 +109,8 @@ WRITTEN_KIND = EventKind(TimelineEvent.WRITTEN, "Written by reporters", "edit")
 _SOURCES: dict[str, EventSource] = {}
 # entity primary keys -> {pk: EntityRef}; registered by the entities app.
 _ENTITY_REFS: list[Callable[[Iterable[int], Any], dict[int, "EntityRef"]]] = []
-# case -> [(entity pk, name)] of the entities an event may involve; registered by entities.
-_ENTITY_CHOICES: list[Callable[[Investigation], list[tuple[int, str]]]] = []
+# case -> the entities an event may involve; registered by entities.
+_ENTITY_CHOICES: list[Callable[[Investigation], list["EntityChoice"]]] = []
 # Called with (event, what changed) when a sync changes a derived event's data.
 _ON_CHANGE: list[Callable[[TimelineEvent, str], None]] = []
 
@@ -119,6 +119,13 @@ _ON_CHANGE: list[Callable[[TimelineEvent, str], None]] = []
 class EntityRef:
     name: str
     url: str | None
+
+
+@dataclass(frozen=True)
+class EntityChoice:
+    pk: int
+    public_id: Any  # what URLs and filters carry
+    name: str
 
 
 def register_source(source: EventSource) -> None:
@@ -130,14 +137,14 @@ def register_entity_refs(resolver: Callable[[Iterable[int], Any], dict[int, Enti
         _ENTITY_REFS.append(resolver)
 
 
-def register_entity_choices(choices: Callable[[Investigation], list[tuple[int, str]]]) -> None:
+def register_entity_choices(choices: Callable[[Investigation], list[EntityChoice]]) -> None:
     if choices not in _ENTITY_CHOICES:
         _ENTITY_CHOICES.append(choices)
 
 
-def entity_choices(case: Investigation) -> list[tuple[int, str]]:
+def entity_choices(case: Investigation) -> list[EntityChoice]:
     """The entities of a case file (its own and pinned) an event may involve, by name."""
-    found: list[tuple[int, str]] = []
+    found: list[EntityChoice] = []
     for choices in _ENTITY_CHOICES:
         found += choices(case)
     return found

@@ -1,26 +1,12 @@
 """manage.py export_ftm CASE | --dataset NAME: FollowTheMoney JSON lines on stdout."""
 
-import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from entities.ftm import export_case_lines, export_dataset_lines
 from entities.models import Dataset
-from investigations.models import Investigation
-
-
-def _find_case(ref: str) -> Investigation:
-    """The case file with this slug or public id."""
-    try:
-        public_id = uuid.UUID(ref)
-    except ValueError:
-        case = Investigation.objects.filter(slug=ref).first()
-    else:
-        case = Investigation.objects.filter(public_id=public_id).first()
-    if case is None:
-        raise CommandError(f"No case file with slug or public id {ref!r}.")
-    return case
+from investigations.management.case_arg import find_case
 
 
 class Command(BaseCommand):
@@ -39,6 +25,6 @@ class Command(BaseCommand):
                 raise CommandError(f"No dataset named {options['dataset']!r}.")
             lines = export_dataset_lines(dataset)
         else:
-            lines = export_case_lines(_find_case(options["case"]))
+            lines = export_case_lines(find_case(options["case"]))
         for line in lines:
             self.stdout.write(line)
