@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from entities.models import Entity, Link, Shipment
 from investigations import activity, subjects, timeline
@@ -41,11 +42,14 @@ def snapshot_events(snapshot: Snapshot) -> list[DerivedEvent]:
     if snapshot.captured_at is None or snapshot.status == "failed":
         return []
     status = f" ({snapshot.http_status})" if snapshot.http_status else ""
+    captured = snapshot.captured_at
+    if isinstance(captured, str):  # assigned as text, not read back yet
+        captured = parse_datetime(captured)
     return [
         DerivedEvent(
             key=f"evidence.snapshot:{snapshot.pk}",
             kind=CAPTURE.key,
-            start=timezone.localtime(snapshot.captured_at).date().isoformat(),
+            start=timezone.localtime(captured).date().isoformat(),
             title=f"Captured {page_label(snapshot.final_url or snapshot.url)}{status}",
             entity_ids=[snapshot.entity_id] if snapshot.entity_id else [],
             source=snapshot,
