@@ -200,7 +200,7 @@ def _sync_shipment(shipment: Shipment) -> None:
     if not shipment.investigation_id:
         return
     groups = {(shipment.exporter_id, shipment.importer_id, str(shipment.date))}
-    before = shipment._loaded_values or {}
+    before = shipment._values_before_save or {}
     if before:  # moved to another month or pair: the old group changes too
         groups.add((before.get("exporter_id"), before.get("importer_id"), str(before.get("date"))))
     for exporter_id, importer_id, day in groups:
@@ -250,7 +250,7 @@ def _on_save(sender, instance, raw=False, **kwargs) -> None:
 
 def _resync_names(entity: Entity) -> None:
     """Titles of links and shipment months name the entity: re-derive them when it is renamed."""
-    before = (entity._loaded_values or {}).get("name")
+    before = (entity._values_before_save or {}).get("name")
     if before is None or before == entity.name:
         return
     for link in Link.objects.filter(Q(source=entity) | Q(target=entity)).select_related(

@@ -157,6 +157,9 @@ def record(
 def _on_save(sender: type, instance: models.Model, created: bool, raw: bool, **kwargs) -> None:
     if raw or not isinstance(instance, TrackedModel):
         return
+    # What the row held before this save, for other post_save receivers (which run after this
+    # one, when _loaded_values already holds the new values): the timeline's old month.
+    instance._values_before_save = instance._loaded_values
     case_id = instance.activity_investigation_id
     if case_id is None:  # shared reference data (datasets): imports record their own summary
         return

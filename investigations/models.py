@@ -30,6 +30,8 @@ class TrackedModel(models.Model):
         abstract = True
 
     _loaded_values: dict[str, Any] | None = None
+    # Set by the activity log's post_save receiver: the values before the save being signalled.
+    _values_before_save: dict[str, Any] | None = None
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):

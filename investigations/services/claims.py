@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from .. import access, activity, subjects, timeline
+from .. import access, activity, activity_text, subjects, timeline
 from ..access import Action
 from ..errors import Conflict, DomainError, NotAllowed
 from ..models import Claim, ClaimStatus, InboxItem, Investigation, TimelineEvent
@@ -69,7 +69,7 @@ def claim_create(
         raise DomainError(f"“{field}” is not a field that can be claimed.", field="field")
     statement = (statement or "").strip() or kind.describe(target, field)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), activity.acting_as(actor):
             claim = Claim.objects.create(
                 investigation=case,
                 target_type=subjects.content_type(target),
@@ -102,7 +102,8 @@ def claim_request_review(
     claim.reviewer = reviewer
     claim.review_requested_at = timezone.now()
     claim.status_reason = ""
-    claim.save(update_fields=["status", "reviewer", "review_requested_at", "status_reason"])
+    with activity.acting_as(actor):
+        claim.save(update_fields=["status", "reviewer", "review_requested_at", "status_reason"])
     _notify(user=reviewer, claim=claim, kind=InboxItem.Kind.REVIEW_REQUEST, actor=actor)
     return claim
 
@@ -123,7 +124,8 @@ def claim_verify(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
     claim.reviewed_by = actor
     claim.reviewed_at = timezone.now()
     claim.status_reason = ""
-    claim.save(update_fields=["status", "reviewed_by", "reviewed_at", "status_reason"])
+    with activity.acting_as(actor):
+        claim.save(update_fields=["status", "reviewed_by", "reviewed_at", "status_reason"])
     _notify(user=claim.created_by, claim=claim, kind=InboxItem.Kind.VERIFIED, actor=actor)
     return claim
 
@@ -142,7 +144,8 @@ def claim_dispute(*, claim: Claim, actor: AbstractBaseUser, comment: str) -> Cla
     claim.reviewed_by = actor
     claim.reviewed_at = timezone.now()
     claim.status_reason = comment
-    claim.save(update_fields=["status", "reviewed_by", "reviewed_at", "status_reason"])
+    with activity.acting_as(actor):
+        claim.save(update_fields=["status", "reviewed_by", "reviewed_at", "status_reason"])
     author = claim.created_by
     _notify(
         user=author,
@@ -185,14 +188,19 @@ def _claims_on(obj: Model) -> list[Claim]:
     )
 
 
+def _shown_changes(instance: Model, changes: dict[str, Any]) -> list[str]:
+    """The changed fields a person sees (the activity log's choice), by name."""
+    describer = activity_text.describer_for(type(instance))
+    shown = []
+    for name in changes:
+        f = describer.field(name)
+        if f is not None and describer.is_shown(f):
+            shown.append(f.name)
+    return shown
+
+
 def _field_words(obj: Model, names: list[str]) -> str:
-    labels = []
-    for name in names:
-        try:
-            f = obj._meta.get_field(name)
-        except LookupError:
-            continue
-        labels.append(str(getattr(f, "verbose_name", name)).replace("_", " "))
+    labels = [str(obj._meta.get_field(name).verbose_name) for name in names]
     return " and ".join(labels[:3]) or "data"
 
 
@@ -200,9 +208,12 @@ def _on_change(instance: Model, changes: dict[str, Any]) -> None:
     """activity.CHANGE_HOOKS: an edit of a claimed row (or of a claimed field of it)."""
     if type(instance) is Claim or not isinstance(instance, subjects.target_models()):
         return
+    names = _shown_changes(instance, changes)
+    if not names:
+        return
     noun = str(instance._meta.verbose_name)
     for claim in _claims_on(instance):
-        changed = [n for n in changes if not claim.field or n == claim.field]
+        changed = [n for n in names if not claim.field or n == claim.field]
         if changed:
             claim_reopen(
                 claim=claim, reason=f"the {noun}'s {_field_words(instance, changed)} changed"

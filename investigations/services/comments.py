@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from .. import access, subjects
+from .. import access, activity, subjects
 from ..access import Action
 from ..errors import DomainError, NotAllowed
 from ..models import Claim, Comment, InboxItem, Investigation
@@ -117,13 +117,14 @@ def comment_add(
             f"A comment holds at most {MAX_COMMENT_CHARS:,} characters.", field="body"
         )
     mentioned = mentioned_members(case=case, body=body)
-    comment = Comment.objects.create(
-        investigation=case,
-        subject_type=subjects.content_type(subject),
-        subject_id=subject.pk,
-        author=actor,
-        body=body,
-    )
+    with activity.acting_as(actor):
+        comment = Comment.objects.create(
+            investigation=case,
+            subject_type=subjects.content_type(subject),
+            subject_id=subject.pk,
+            author=actor,
+            body=body,
+        )
     comment.subject = subject
     comment.investigation = case
     posted = Posted(comment, mentioned)

@@ -7,7 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .. import timeline
+from .. import activity, timeline
 from ..dates import clean_partial_date
 from ..errors import DomainError
 from ..models import Investigation, TimelineEvent
@@ -55,14 +55,15 @@ def event_create(
 ) -> TimelineEvent:
     """Write an event on the case timeline: a date or a range, each as exact as it is known
     (2022, 2022-04 or 2022-04-07), a title, a description, the entities involved."""
-    return TimelineEvent.objects.create(
-        investigation=case,
-        title=_text(title),
-        description=(description or "").strip(),
-        entity_ids=sorted(set(entity_ids)),
-        created_by=actor,
-        **_dates(start, end),
-    )
+    with activity.acting_as(actor):
+        return TimelineEvent.objects.create(
+            investigation=case,
+            title=_text(title),
+            description=(description or "").strip(),
+            entity_ids=sorted(set(entity_ids)),
+            created_by=actor,
+            **_dates(start, end),
+        )
 
 
 @transaction.atomic
