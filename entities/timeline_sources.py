@@ -25,6 +25,7 @@ from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 
 from investigations import formatting, subjects, timeline
+from investigations.errors import DomainError
 from investigations.models import Investigation
 from investigations.timeline import (
     DerivedEvent,
@@ -405,3 +406,50 @@ def register() -> None:
 
 def _case_url_for(entity: Entity, case: Investigation) -> str:
     return _case_url(case, entity)
+
+
+# --- A red flag becomes a timeline claim (the analysis app's CLAIM_HOOKS) -------------------
+
+
+def flag_to_claim(*, hit: Any, case: Investigation, actor: Any = None) -> Any:
+    """A written event from a red-flag hit (its explanation, its entities, dated by its
+    shipments or links), marked as a draft claim. The reporter cites evidence and asks for
+    review from the claim's page.
+
+    Registered in entities.analysis.flags.service.CLAIM_HOOKS once that app is here; takes any
+    object with explanation, detector, entity_ids, shipment_ids and link_ids.
+    """
+    from investigations.services import claims
+    from investigations.services.timeline import event_create
+
+    dates = sorted(
+        str(d)
+        for d in Shipment.objects.filter(
+            investigation=case, pk__in=list(getattr(hit, "shipment_ids", []) or [])
+        ).values_list("date", flat=True)
+    )
+    if not dates:
+        dates = sorted(
+            d
+            for d in Link.objects.filter(
+                investigation=case, pk__in=list(getattr(hit, "link_ids", []) or [])
+            ).values_list("start_date", flat=True)
+            if d
+        )
+    if not dates:
+        raise DomainError("This flag has no dated shipment or link: write the event by hand.")
+    visible = set(
+        Entity.objects.filter(
+            Q(investigation=case) | Q(pins__investigation=case), pk__in=list(hit.entity_ids)
+        ).values_list("pk", flat=True)
+    )
+    event = event_create(
+        case=case,
+        start=dates[0],
+        end=dates[-1] if dates[-1] != dates[0] else "",
+        title=hit.explanation.strip().splitlines()[0][:500],
+        description=f"Red flag ({hit.detector}): {hit.explanation.strip()}",
+        entity_ids=[pk for pk in hit.entity_ids if pk in visible],
+        actor=actor,
+    )
+    return claims.claim_create(case=case, target=event, actor=actor)

@@ -255,3 +255,24 @@ def test_marking_through_the_page(chips, client):
     client.force_login(chips.vera)  # a viewer marks nothing
     assert client.post(url, {"field": "end_date"}).status_code == 403
     ActivityEntry.objects.all()  # touched: the log has the marking (checked above in sentences)
+
+
+def test_a_red_flag_becomes_a_draft_claim_on_the_timeline(chips):
+    from types import SimpleNamespace
+
+    from entities.timeline_sources import flag_to_claim
+
+    hit = SimpleNamespace(
+        detector="pass_through",
+        explanation="Pass-through: 2,598 in, 2,598 out within 40 days",
+        entity_ids=[chips.dala.pk, chips.nordlicht.pk, chips.vektor.pk],
+        shipment_ids=[s.pk for s in chips.shipments],
+        link_ids=[],
+    )
+    claim = flag_to_claim(hit=hit, case=chips.case, actor=chips.dana)
+    event = claim.target
+    assert (claim.status, event.start, event.end) == ("draft", "2022-05-03", "2022-06-12")
+    assert event.title == "Pass-through: 2,598 in, 2,598 out within 40 days"
+    assert set(event.entity_ids) == {chips.dala.pk, chips.nordlicht.pk, chips.vektor.pk}
+    with pytest.raises(DomainError, match="no dated shipment or link"):
+        flag_to_claim(hit=SimpleNamespace(**{**vars(hit), "shipment_ids": []}), case=chips.case)
