@@ -57,25 +57,29 @@ def entity_events(entity: Entity) -> list[DerivedEvent]:
     """An organisation's incorporation and dissolution (people's births are no case events)."""
     if entity.schema in PEOPLE:
         return []
-    found = []
-    for field, verb, suffix in (
-        ("start_date", "incorporated", "start"),
-        ("end_date", "dissolved", "end"),
-    ):
-        value = getattr(entity, field)
-        if value:
-            found.append(
-                DerivedEvent(
-                    key=f"entities.entity:{entity.pk}:{suffix}",
-                    kind=INCORPORATION.key,
-                    start=value,
-                    title=f"{entity.name} {verb}",
-                    entity_ids=[entity.pk],
-                    source=entity,
-                    source_field=field,
-                )
-            )
-    return found
+    return _dated(
+        entity,
+        INCORPORATION,
+        {"start_date": f"{entity.name} incorporated", "end_date": f"{entity.name} dissolved"},
+        entity_ids=[entity.pk],
+    )
+
+
+def _dated(obj: Any, kind: EventKind, titles: dict[str, str], **fields: Any) -> list[DerivedEvent]:
+    """One event per date field of `obj` that is set ("start_date": its title, ...)."""
+    return [
+        DerivedEvent(
+            key=f"{obj._meta.app_label}.{obj._meta.model_name}:{obj.pk}:{name.split('_')[0]}",
+            kind=kind.key,
+            start=getattr(obj, name),
+            title=title,
+            source=obj,
+            source_field=name,
+            **fields,
+        )
+        for name, title in titles.items()
+        if getattr(obj, name)
+    ]
 
 
 def _sync_entity(entity: Entity) -> None:
@@ -98,23 +102,14 @@ def link_sentence(link: Link) -> str:
 
 
 def link_events(link: Link) -> list[DerivedEvent]:
-    found = []
-    for field, verb, suffix in (("start_date", "Begins", "start"), ("end_date", "Ends", "end")):
-        value = getattr(link, field)
-        if value:
-            found.append(
-                DerivedEvent(
-                    key=f"entities.link:{link.pk}:{suffix}",
-                    kind=LINK.key,
-                    start=value,
-                    title=f"{verb}: {link_sentence(link)}",
-                    description=link.summary,
-                    entity_ids=[link.source_id, link.target_id],
-                    source=link,
-                    source_field=field,
-                )
-            )
-    return found
+    sentence = link_sentence(link)
+    return _dated(
+        link,
+        LINK,
+        {"start_date": f"Begins: {sentence}", "end_date": f"Ends: {sentence}"},
+        description=link.summary,
+        entity_ids=[link.source_id, link.target_id],
+    )
 
 
 def _sync_link(link: Link) -> None:

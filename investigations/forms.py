@@ -29,11 +29,9 @@ class ChangeRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class ActivityFilterForm(forms.Form):
-    """Filters of the activity feed: who, what kind of object, which days."""
+class DaysFilterForm(forms.Form):
+    """A filter's day range (From, To); an end before the start is an error on To."""
 
-    person = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Person")
-    kind = forms.ChoiceField(required=False, label="What")
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -41,19 +39,26 @@ class ActivityFilterForm(forms.Form):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, members=(), kinds=(), **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["person"].choices = [("", "Everyone")] + [
-            (m.user_id, m.user.get_full_name() or m.user.get_username()) for m in members
-        ]
-        self.fields["kind"].choices = [("", "Everything"), *kinds]
-
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", "The end is before the start.")
         return data
+
+
+class ActivityFilterForm(DaysFilterForm):
+    """Filters of the activity feed: who, what kind of object, which days."""
+
+    person = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Person")
+    kind = forms.ChoiceField(required=False, label="What")
+
+    def __init__(self, *args, members=(), kinds=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [("", "Everyone")] + [
+            (m.user_id, m.user.get_full_name() or m.user.get_username()) for m in members
+        ]
+        self.fields["kind"].choices = [("", "Everything"), *kinds]
 
     def selector_kwargs(self) -> dict:
         """Filters for selectors.activity_list; an invalid filter is dropped, not an error page."""
@@ -95,17 +100,11 @@ class EventForm(forms.Form):
         self.fields["entities"].choices = [(e.pk, e.name) for e in entity_choices]
 
 
-class TimelineFilterForm(forms.Form):
+class TimelineFilterForm(DaysFilterForm):
     """Filters of the timeline: an entity, a kind of event, days, review status."""
 
     entity = forms.ChoiceField(required=False, label="Entity")
     kind = forms.ChoiceField(required=False, label="Kind")
-    date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
     status = forms.ChoiceField(required=False, label="Review")
 
     def __init__(self, *args, entities=(), kinds=(), statuses=(), **kwargs) -> None:
@@ -117,13 +116,6 @@ class TimelineFilterForm(forms.Form):
         ]
         self.fields["kind"].choices = [("", "Every kind"), *kinds]
         self.fields["status"].choices = [("", "Any"), ("claims", "Every claim"), *statuses]
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and end < start:
-            self.add_error("date_to", "The end is before the start.")
-        return data
 
     def selector_kwargs(self) -> dict:
         """Filters for selectors.timeline.timeline_events; an invalid one is dropped."""

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,10 +21,7 @@ INBOX_PAGE_SIZE = 30
 def comments(request: HttpRequest, case_id, subject_kind: str, subject_id) -> HttpResponse:
     """The comments on a claim or an entity, with the form (htmx panel; a page without JS)."""
     case = access.get_case_for(request.user, case_id, Action.VIEW)
-    kind = subjects.commentable(subject_kind)
-    subject = kind.load(case, access.parse_public_id(subject_id)) if kind else None
-    if subject is None:
-        raise Http404("Nothing to comment on here")
+    kind, subject = subjects.load_or_404(subjects.commentable(subject_kind), case, subject_id)
     form = CommentForm(request.POST or None)
     if request.method == "POST":
         access.check(request.user, Action.COMMENT, case)

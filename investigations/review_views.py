@@ -5,7 +5,7 @@ case files; the case report as a page and as a PDF."""
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -26,6 +26,12 @@ def _errors(form) -> str:
     return " ".join(e for errors in form.errors.values() for e in errors)
 
 
+def _claim_rows(request: HttpRequest, claims, size: int) -> dict:
+    """A page of claims, each with how its datum reads now."""
+    page = Paginator(claims, size).get_page(request.GET.get("page"))
+    return {"page": page, "rows": [(c, subjects.describe(c)) for c in page.object_list]}
+
+
 @require_GET
 def claim_list(request: HttpRequest, case_id) -> HttpResponse:
     """The case's readiness: claims by status, and the claims of one status (or not verified)."""
@@ -36,7 +42,6 @@ def claim_list(request: HttpRequest, case_id) -> HttpResponse:
     claims = claim_selectors.claim_list(case=case, status="" if status == "unverified" else status)
     if status == "unverified":
         claims = claims.exclude(status=ClaimStatus.VERIFIED)
-    page = Paginator(claims, CLAIMS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "investigations/claims.html",
@@ -45,9 +50,8 @@ def claim_list(request: HttpRequest, case_id) -> HttpResponse:
             "tab": "claims",
             "counts": claim_selectors.claim_counts(case=case),
             "status": status,
-            "page": page,
-            "rows": [(c, subjects.describe(c)) for c in page.object_list],
             "extra_query": f"status={status}" if status else "",
+            **_claim_rows(request, claims, CLAIMS_PAGE_SIZE),
         },
     )
 
@@ -56,10 +60,7 @@ def claim_list(request: HttpRequest, case_id) -> HttpResponse:
 def claim_mark(request: HttpRequest, case_id, target_kind: str, target_id) -> HttpResponse:
     """Mark an event, a link, a shipment or an entity field as a claim."""
     case = access.get_case_for(request.user, case_id, Action.WRITE)
-    kind = subjects.target(target_kind)
-    target = kind.load(case, access.parse_public_id(target_id)) if kind else None
-    if target is None:
-        raise Http404("Nothing to claim here")
+    kind, target = subjects.load_or_404(subjects.target(target_kind), case, target_id)
     form = ClaimForm(request.POST, reviewers=claim_selectors.reviewer_choices(case=case))
     back = kind.url(target, case) or reverse(
         "investigations:claims", kwargs={"case_id": case.public_id}
@@ -202,14 +203,12 @@ def claim_delete(request: HttpRequest, case_id, claim_uid) -> HttpResponse:
 def review_queue(request: HttpRequest) -> HttpResponse:
     """Claims waiting for my review in every case file where I am editor or owner."""
     claims = claim_selectors.review_queue(user=request.user)
-    page = Paginator(claims, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "investigations/queue.html",
         {
-            "page": page,
-            "rows": [(c, subjects.describe(c)) for c in page.object_list],
             "reviews_anywhere": access.reviewing_investigations(request.user).exists(),
+            **_claim_rows(request, claims, QUEUE_PAGE_SIZE),
         },
     )
 

@@ -22,8 +22,10 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from django.urls import reverse
 
+from . import access
 from .formatting import partial_date_label
 from .models import Claim, Investigation
 
@@ -130,6 +132,16 @@ def commentable_for_model(model: type[Model]) -> Commentable | None:
 
 def content_type(model_or_obj: type[Model] | Model) -> ContentType:
     return ContentType.objects.get_for_model(model_or_obj, for_concrete_model=False)
+
+
+def load_or_404[K: (ClaimTarget, Commentable)](
+    kind: K | None, case: Investigation, public_id: Any
+) -> tuple[K, Model]:
+    """The row of this kind with this public id in the case (URLs' kinds and ids), or 404."""
+    found = kind.load(case, access.parse_public_id(public_id)) if kind is not None else None
+    if found is None:
+        raise Http404("Nothing of that kind here")
+    return kind, found
 
 
 def evidence_for(

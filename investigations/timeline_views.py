@@ -146,10 +146,12 @@ def event_create(request: HttpRequest, case_id) -> HttpResponse:
             _form_error(form, exc)
         else:
             messages.success(request, "Event added to the timeline.")
-            return redirect(
-                "investigations:event", case_id=case.public_id, event_id=event.public_id
-            )
+            return _to_event(case, event)
     return _event_form_page(request, case, form)
+
+
+def _to_event(case, event: TimelineEvent) -> HttpResponse:
+    return redirect("investigations:event", case_id=case.public_id, event_id=event.public_id)
 
 
 def _event(request: HttpRequest, case, event_id, action=Action.VIEW) -> TimelineEvent:
@@ -164,7 +166,7 @@ def event_edit(request: HttpRequest, case_id, event_id) -> HttpResponse:
     event = _event(request, case, event_id, Action.WRITE)
     if not event.is_written:
         messages.error(request, "This event follows the case's data: change the data instead.")
-        return redirect("investigations:event", case_id=case.public_id, event_id=event.public_id)
+        return _to_event(case, event)
     initial = {
         "start": event.start,
         "end": event.end,
@@ -182,9 +184,7 @@ def event_edit(request: HttpRequest, case_id, event_id) -> HttpResponse:
             _form_error(form, exc)
         else:
             messages.success(request, "Event saved.")
-            return redirect(
-                "investigations:event", case_id=case.public_id, event_id=event.public_id
-            )
+            return _to_event(case, event)
     return _event_form_page(request, case, form, event)
 
 
@@ -196,7 +196,7 @@ def event_delete(request: HttpRequest, case_id, event_id) -> HttpResponse:
         timeline_services.event_delete(event=event)
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect("investigations:event", case_id=case.public_id, event_id=event.public_id)
+        return _to_event(case, event)
     messages.success(request, f"Event “{formatting.truncate(event.title, 80)}” deleted.")
     return redirect("investigations:timeline", case_id=case.public_id)
 

@@ -108,6 +108,16 @@ def claim_request_review(
     return claim
 
 
+def _reviewed(claim: Claim, *, status: str, actor: AbstractBaseUser, reason: str) -> None:
+    """Record a review's outcome: who, when, and why (a dispute's comment)."""
+    claim.status = status
+    claim.reviewed_by = actor
+    claim.reviewed_at = timezone.now()
+    claim.status_reason = reason
+    with activity.acting_as(actor):
+        claim.save(update_fields=["status", "reviewed_by", "reviewed_at", "status_reason"])
+
+
 @transaction.atomic
 def claim_verify(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
     """Verify a claim: an editor or owner, with at least one citation of it on file."""
@@ -120,12 +130,7 @@ def claim_verify(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
             "Cite at least one piece of evidence (a document page, a snapshot or a registry "
             "record) before verifying: a claim is verified against its evidence."
         )
-    claim.status = ClaimStatus.VERIFIED
-    claim.reviewed_by = actor
-    claim.reviewed_at = timezone.now()
-    claim.status_reason = ""
-    with activity.acting_as(actor):
-        claim.save(update_fields=["status", "reviewed_by", "reviewed_at", "status_reason"])
+    _reviewed(claim, status=ClaimStatus.VERIFIED, actor=actor, reason="")
     _notify(user=claim.created_by, claim=claim, kind=InboxItem.Kind.VERIFIED, actor=actor)
     return claim
 
@@ -140,12 +145,7 @@ def claim_dispute(*, claim: Claim, actor: AbstractBaseUser, comment: str) -> Cla
         raise DomainError("Say what is wrong: disputing needs a comment.", field="comment")
     # The comment first: a mention of a non-member refuses the whole dispute.
     posted = comments.comment_add(case=case, subject=claim, body=comment, actor=actor, notify=False)
-    claim.status = ClaimStatus.DISPUTED
-    claim.reviewed_by = actor
-    claim.reviewed_at = timezone.now()
-    claim.status_reason = comment
-    with activity.acting_as(actor):
-        claim.save(update_fields=["status", "reviewed_by", "reviewed_at", "status_reason"])
+    _reviewed(claim, status=ClaimStatus.DISPUTED, actor=actor, reason=comment)
     author = claim.created_by
     _notify(
         user=author,

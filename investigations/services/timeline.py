@@ -35,11 +35,19 @@ def _dates(start: str, end: str) -> dict:
     return fields
 
 
-def _text(title: str) -> str:
+def _checked(
+    *, start: str, end: str, title: str, description: str, entity_ids: Iterable[int]
+) -> dict:
+    """The columns of a written event, checked: a title, dates that exist, in order."""
     title = (title or "").strip()
     if not title:
         raise DomainError("Say what happened: an event needs a title.", field="title")
-    return title[:500]
+    return {
+        **_dates(start, end),
+        "title": title[:500],
+        "description": (description or "").strip(),
+        "entity_ids": sorted(set(entity_ids)),
+    }
 
 
 @transaction.atomic
@@ -55,15 +63,11 @@ def event_create(
 ) -> TimelineEvent:
     """Write an event on the case timeline: a date or a range, each as exact as it is known
     (2022, 2022-04 or 2022-04-07), a title, a description, the entities involved."""
+    fields = _checked(
+        start=start, end=end, title=title, description=description, entity_ids=entity_ids
+    )
     with activity.acting_as(actor):
-        return TimelineEvent.objects.create(
-            investigation=case,
-            title=_text(title),
-            description=(description or "").strip(),
-            entity_ids=sorted(set(entity_ids)),
-            created_by=actor,
-            **_dates(start, end),
-        )
+        return TimelineEvent.objects.create(investigation=case, created_by=actor, **fields)
 
 
 @transaction.atomic
@@ -79,12 +83,10 @@ def event_update(
     """Change a written event; a claim on it that was reviewed goes back to needs review."""
     if not event.is_written:
         raise DomainError("This event follows the case's data: change the data instead.")
-    for name, value in {
-        **_dates(start, end),
-        "title": _text(title),
-        "description": (description or "").strip(),
-        "entity_ids": sorted(set(entity_ids)),
-    }.items():
+    fields = _checked(
+        start=start, end=end, title=title, description=description, entity_ids=entity_ids
+    )
+    for name, value in fields.items():
         setattr(event, name, value)
     event.save()
     return event
