@@ -106,7 +106,7 @@ def test_members_page_query_count(case, alice, alice_client, django_assert_num_q
     with django_assert_num_queries(5):
         response = alice_client.get(_members_url(case))
     assert response.status_code == 200
-    assert response.text.count("@paper.example</td>") == 3
+    assert response.text.count("@paper.example</span></td>") == 3
 
 
 # --- Hardening 4: the add-member form is no directory of accounts ----------------------------
