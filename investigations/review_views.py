@@ -102,7 +102,10 @@ def _claim(request: HttpRequest, case, claim_uid, action=Action.VIEW) -> Claim:
 def claim_detail(request: HttpRequest, case_id, claim_uid) -> HttpResponse:
     """The review screen: the claim beside its evidence (page text and image, screenshot)."""
     case = access.get_case_for(request.user, case_id, Action.VIEW)
-    claim = _claim(request, case, claim_uid)
+    return _claim_page(request, case, _claim(request, case, claim_uid))
+
+
+def _claim_page(request: HttpRequest, case, claim: Claim, *, dispute_form=None) -> HttpResponse:
     kind = subjects.kind_of(claim)
     target = claim.target
     reviewers = claim_selectors.reviewer_choices(case=case)
@@ -123,7 +126,7 @@ def claim_detail(request: HttpRequest, case_id, claim_uid) -> HttpResponse:
             ),
             "comments": claim_selectors.comments_on(subject=claim),
             "comment_form": CommentForm(),
-            "dispute_form": DisputeForm(),
+            "dispute_form": dispute_form or DisputeForm(),
             "review_form": ReviewRequestForm(
                 reviewers=reviewers,
                 initial={"reviewer": claim.reviewer_id or (reviewers[0][0] if reviewers else None)},
@@ -176,18 +179,18 @@ def claim_dispute(request: HttpRequest, case_id, claim_uid) -> HttpResponse:
     case = access.get_case_for(request.user, case_id, Action.VIEW)
     claim = _claim(request, case, claim_uid)
     form = DisputeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _errors(form))
-        return _back(case, claim)
-    try:
-        claim_services.claim_dispute(
-            claim=claim, actor=request.user, comment=form.cleaned_data["comment"]
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Disputed: the reporter is told why.")
-    return _back(case, claim)
+    if form.is_valid():
+        try:
+            claim_services.claim_dispute(
+                claim=claim, actor=request.user, comment=form.cleaned_data["comment"]
+            )
+        except DomainError as exc:
+            # Shown again with what was typed: a mention to fix loses nothing.
+            form.add_error("comment" if exc.field in ("body", "comment") else None, exc.message)
+        else:
+            messages.success(request, "Disputed: the reporter is told why.")
+            return _back(case, claim)
+    return _claim_page(request, case, claim, dispute_form=form)
 
 
 @require_POST

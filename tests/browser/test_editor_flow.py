@@ -98,10 +98,11 @@ def test_editor_verifies_one_disputes_one_and_the_reporter_is_told(
     page.locator("summary", has_text="Dispute").click()
     page.get_by_label("What is wrong").fill(f"@charlie {REASON}")
     page.get_by_role("button", name="Dispute", exact=True).click()
-    expect(page.locator(".message-error")).to_contain_text(
+    # Refused, next to what was typed (the form stays open with it).
+    expect(page.locator(".field-error")).to_contain_text(
         "@charlie is not a member of this case file"
     )
-    page.locator("summary", has_text="Dispute").click()
+    expect(page.get_by_label("What is wrong")).to_have_value(f"@charlie {REASON}")
     page.get_by_label("What is wrong").fill(f"@dana {REASON}")
     page.get_by_role("button", name="Dispute", exact=True).click()
     expect(page.locator(".message-success")).to_contain_text("Disputed")
