@@ -14,6 +14,8 @@ links in bulk, so it rebuilds the case's timeline instead.
 """
 
 import html
+import importlib
+import importlib.util
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -411,8 +413,8 @@ def flag_to_claim(*, hit: Any, case: Investigation, actor: Any = None) -> Any:
     shipments or links), marked as a draft claim. The reporter cites evidence and asks for
     review from the claim's page.
 
-    Registered in entities.analysis.flags.service.CLAIM_HOOKS once that app is here; takes any
-    object with explanation, detector, entity_ids, shipment_ids and link_ids.
+    Registered in entities.analysis.flags.service.CLAIM_HOOKS (`register_flag_claims`);
+    takes any object with explanation, detector, entity_ids, shipment_ids and link_ids.
     """
     from investigations.services import claims
     from investigations.services.timeline import event_create
@@ -448,3 +450,13 @@ def flag_to_claim(*, hit: Any, case: Investigation, actor: Any = None) -> Any:
         actor=actor,
     )
     return claims.claim_create(case=case, target=event, actor=actor)
+
+
+def register_flag_claims() -> None:
+    """A flag of the analysis package (entities/analysis/, merged on its own branch) becomes a
+    timeline claim in one click. Without that package there is nothing to register."""
+    if importlib.util.find_spec("entities.analysis") is None:
+        return
+    flags = importlib.import_module("entities.analysis.flags.service")
+    if flag_to_claim not in flags.CLAIM_HOOKS:
+        flags.CLAIM_HOOKS.append(flag_to_claim)
