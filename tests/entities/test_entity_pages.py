@@ -268,9 +268,8 @@ def test_entity_page_query_count_is_constant(chips, case, alice_client, django_a
             value=10,
             currency="USD",
         )
-    entity_update(
-        entity=chips["kz"], case=case, notes="Sells on."
-    )  # the same three kinds in the feed
+    # The same three kinds in the feed.
+    entity_update(entity=chips["kz"], case=case, notes="Sells on.")
     with django_assert_num_queries(16):
         alice_client.get(url)
 

@@ -5,6 +5,7 @@ the outcome. Exits non-zero when the capture was refused or failed.
 """
 
 import json
+import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,7 +15,19 @@ from evidence.models import Snapshot
 from evidence.ssrf import Refused
 from investigations import jobs
 from investigations.errors import DomainError
-from investigations.management.case_arg import find_case
+from investigations.models import Investigation
+
+
+def find_case(value: str) -> Investigation:
+    case = Investigation.objects.filter(slug=value).first()
+    if case is None:
+        try:
+            case = Investigation.objects.filter(public_id=uuid.UUID(value)).first()
+        except ValueError:  # neither a slug nor a UUID
+            case = None
+    if case is None:
+        raise CommandError(f"No case file with slug or id {value!r}.")
+    return case
 
 
 class Command(BaseCommand):
