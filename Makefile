@@ -50,9 +50,9 @@ lint: install
 # Benchmarks (bench/README.md). They use their own database, casefile_bench, never the dev
 # database: bootstrap creates it because DATABASE_URL is overridden for these targets only.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/casefile_bench
-.PHONY: bench-search bench-entity-page
-bench-search bench-entity-page: export DATABASE_URL = $(BENCH_DATABASE_URL)
-bench-search bench-entity-page: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
+.PHONY: bench-search bench-entity-page bench-timeline
+bench-search bench-entity-page bench-timeline: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench-search bench-entity-page bench-timeline: export BENCH_DATABASE_URL := $(BENCH_DATABASE_URL)
 
 # Name search over N generated entities (default 1,000,000; generated once): make bench-search N=100000
 bench-search: bootstrap
@@ -61,6 +61,10 @@ bench-search: bootstrap
 # The entity page with 1,000 links and 10,000 shipments, and two case list pages.
 bench-entity-page: bootstrap
 	$(PY) bench/entity_page.py
+
+# Timeline pages of a case with 5,000 events; the report (HTML, PDF) of one with 500 claims.
+bench-timeline: bootstrap
+	$(PY) bench/timeline.py
 
 .PHONY: bench-analysis
 bench-analysis: export DATABASE_URL = $(BENCH_DATABASE_URL)

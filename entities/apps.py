@@ -9,10 +9,17 @@ class EntitiesConfig(AppConfig):
 
         from .activity_text import register_describers
         from .demo import load_entities_demo
+        from .timeline_sources import register as register_timeline
+        from .timeline_sources import register_flag_claims
 
         register(load_entities_demo)
         register_describers()
         register_overview_counts()
+        register_timeline()
+        register_flag_claims()
+        from .report_section import register as register_report
+
+        register_report()
 
 
 def register_overview_counts() -> None:

@@ -22,6 +22,7 @@ from investigations.activity_text import (
     what,
     who,
 )
+from investigations.models import TimelineEvent
 
 from .models import Citation, Document, Snapshot, Watch
 
@@ -173,6 +174,7 @@ class CitationDescriber(Describer):
         "link__target",
         "shipment__exporter",
         "shipment__importer",
+        "event",
     )
 
     def refs(self, instance):
@@ -182,6 +184,7 @@ class CitationDescriber(Describer):
             (Shipment, instance.shipment_id),
             (Document, instance.document_id),
             (Snapshot, instance.snapshot_id),
+            (TimelineEvent, instance.event_id),
         ]
         if instance.link_id:
             link = instance.link  # loaded with the claim when cited; one query otherwise
@@ -208,7 +211,15 @@ class CitationDescriber(Describer):
     def claim(self, e: EntryView) -> SafeString:
         c = e.obj
         if c is None:
-            return what(e.value("entity") or e.value("link") or e.value("shipment") or "a claim")
+            return what(
+                e.value("entity")
+                or e.value("link")
+                or e.value("shipment")
+                or e.value("event")
+                or "a claim"
+            )
+        if c.event_id:
+            return format_html("the event {}", what(c.event.title))
         if c.entity_id:
             return what(c.entity.name, entity_url(c.entity, e.case))
         if c.link_id:

@@ -18,6 +18,14 @@ class EvidenceConfig(AppConfig):
         register(load_evidence_demo)
         register_describers()
         register_overview_counts()
+        from .timeline_sources import register as register_timeline
+
+        register_timeline()
+        from investigations.report import register_pdf_renderer
+
+        from .pdf import html_to_pdf
+
+        register_pdf_renderer(html_to_pdf)
         from .ftm_export import case_evidence_lines
 
         if case_evidence_lines not in CASE_EXPORT_HOOKS:

@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from entities.models import Entity, Link, Shipment
 from investigations.jobs import JobModel
-from investigations.models import CaseOwnedModel
+from investigations.models import CaseOwnedModel, TimelineEvent
 
 
 class Document(CaseOwnedModel, JobModel):
@@ -191,7 +191,8 @@ class Snapshot(CaseOwnedModel, JobModel):
 
 
 class Citation(CaseOwnedModel):
-    """Ties a claim (an entity, a link or a shipment) to a piece of evidence, with page/quote."""
+    """Ties a claim (an entity, a link, a shipment or a timeline event) to a piece of evidence,
+    with page/quote."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     document = models.ForeignKey(
@@ -211,6 +212,10 @@ class Citation(CaseOwnedModel):
     shipment = models.ForeignKey(
         Shipment, null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
     )
+    # A timeline event as the claim (written, or derived from the case's data).
+    event = models.ForeignKey(
+        TimelineEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+    )
     note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -224,10 +229,32 @@ class Citation(CaseOwnedModel):
                 | Q(document__isnull=True, snapshot__isnull=False),
                 name="citation_one_piece_of_evidence",
             ),
+            # Exactly one claim: the number of claim columns set is 1.
             models.CheckConstraint(
-                condition=Q(entity__isnull=False, link__isnull=True, shipment__isnull=True)
-                | Q(entity__isnull=True, link__isnull=False, shipment__isnull=True)
-                | Q(entity__isnull=True, link__isnull=True, shipment__isnull=False),
+                condition=Q(
+                    entity__isnull=False,
+                    link__isnull=True,
+                    shipment__isnull=True,
+                    event__isnull=True,
+                )
+                | Q(
+                    entity__isnull=True,
+                    link__isnull=False,
+                    shipment__isnull=True,
+                    event__isnull=True,
+                )
+                | Q(
+                    entity__isnull=True,
+                    link__isnull=True,
+                    shipment__isnull=False,
+                    event__isnull=True,
+                )
+                | Q(
+                    entity__isnull=True,
+                    link__isnull=True,
+                    shipment__isnull=True,
+                    event__isnull=False,
+                ),
                 name="citation_one_claim",
             ),
             models.CheckConstraint(

@@ -15,9 +15,9 @@ from django.utils import timezone
 from entities.models import Entity, Link, Shipment
 from investigations import jobs
 from investigations.errors import DomainError
-from investigations.models import Investigation
+from investigations.models import Investigation, TimelineEvent
 
-from . import storage
+from . import storage, timeline_sources
 from .detect import detect_file
 from .extract import PAGE_BREAK
 from .extract_child import extract_text_limited
@@ -349,13 +349,13 @@ def watches_enqueue_due(*, now: datetime.datetime | None = None) -> int:
 
 # --- Citations ------------------------------------------------------------------------------
 
-CLAIM_FIELDS = ("entity", "link", "shipment")
+CLAIM_FIELDS = ("entity", "link", "shipment", "event")
 
 
 def citation_create(
     *,
     investigation: Investigation,
-    claim: Entity | Link | Shipment,
+    claim: Entity | Link | Shipment | TimelineEvent,
     document: Document | None = None,
     snapshot: Snapshot | None = None,
     page: int | None = None,
@@ -363,7 +363,8 @@ def citation_create(
     note: str = "",
     actor=None,
 ) -> Citation:
-    """Cite a document (page, quote) or a snapshot for an entity, a link or a shipment."""
+    """Cite a document (page, quote) or a snapshot for an entity, a link, a shipment or a
+    timeline event."""
     if (document is None) == (snapshot is None):
         raise DomainError("Cite one document or one snapshot.")
     evidence = document or snapshot
@@ -388,7 +389,9 @@ def citation_create(
         )
     if page is not None and page < 1:
         raise DomainError("Pages start at 1.", field="page")
-    kind = {Entity: "entity", Link: "link", Shipment: "shipment"}[type(claim)]
+    kind = {Entity: "entity", Link: "link", Shipment: "shipment", TimelineEvent: "event"}[
+        type(claim)
+    ]
     return Citation.objects.create(
         investigation=investigation,
         document=document,
@@ -564,9 +567,11 @@ def snapshot_capture(
     rows = Snapshot.objects.filter(pk=snapshot.pk)
     if finish_for is not None:
         rows = rows.filter(status=jobs.JobStatus.RUNNING, claimed_by=finish_for)
-    rows.update(**fields, search_vector=_snapshot_vector(fields["title"], text))
+    stored = rows.update(**fields, search_vector=_snapshot_vector(fields["title"], text))
     for key, value in fields.items():
         setattr(snapshot, key, value)
+    if stored:
+        timeline_sources.sync_snapshot(snapshot)
     return snapshot
 
 

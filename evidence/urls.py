@@ -12,6 +12,11 @@ urlpatterns = [
         "documents/<uuid:document_id>/download/", views.document_download, name="document-download"
     ),
     path("documents/<uuid:document_id>/delete/", views.document_delete, name="document-delete"),
+    path(
+        "documents/<uuid:document_id>/pages/<int:number>.png",
+        views.document_page_image,
+        name="document-page-image",
+    ),
     path("snapshots/", views.snapshot_list, name="snapshots"),
     path("snapshots/export.wacz", views.snapshots_wacz, name="snapshots-wacz"),
     path("snapshots/<uuid:snapshot_id>/", views.snapshot_detail, name="snapshot"),

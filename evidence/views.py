@@ -26,8 +26,9 @@ from entities.models import Entity, Link, Shipment
 from investigations import access
 from investigations.access import Action
 from investigations.errors import DomainError
+from investigations.models import TimelineEvent
 
-from . import selectors, services
+from . import page_images, selectors, services
 from .forms import CitationForm, DocumentUploadForm, SnapshotForm, WatchForm
 from .models import Citation, Document, Snapshot, Watch
 
@@ -195,6 +196,35 @@ def _document(request, case, document_id, action=Action.VIEW) -> Document:
         public_id=document_id,
         action=action,
     )
+
+
+IMAGE_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+@require_GET
+def document_page_image(request: HttpRequest, case_id, document_id, number: int) -> HttpResponse:
+    """A cited page as an image beside its claim: a PDF page rendered, an image file as is."""
+    case = access.get_case_for(request.user, case_id, Action.VIEW)
+    document = _document(request, case, document_id)
+    if document.mime in IMAGE_MIMES and number == 1:
+        return _file_response(
+            document.file, filename=document.original_name, mime=document.mime, inline=True
+        )
+    if document.kind != "pdf" or not default_storage.exists(document.file):
+        raise Http404("No image of this page")
+    with default_storage.open(document.file, "rb") as source, tempfile.NamedTemporaryFile() as tmp:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            tmp.write(chunk)
+        tmp.flush()
+        try:
+            image = page_images.pdf_page_png(tmp.name, number)
+        except page_images.NoImage as exc:
+            raise Http404(str(exc)) from exc
+    response = HttpResponse(image, content_type="image/png")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @require_GET
@@ -488,10 +518,10 @@ def watch_stop(request: HttpRequest, case_id, watch_id) -> HttpResponse:
 
 # --- Citations ------------------------------------------------------------------------------
 
-CLAIMS = {"entity": Entity, "link": Link, "shipment": Shipment}
+CLAIMS = {"entity": Entity, "link": Link, "shipment": Shipment, "event": TimelineEvent}
 
 
-def _claim(case, claim_kind: str, claim_id) -> Entity | Link | Shipment:
+def _claim(case, claim_kind: str, claim_id) -> Entity | Link | Shipment | TimelineEvent:
     """A claim of this case: its own entity/link/shipment, or a dataset entity pinned here."""
     model = CLAIMS.get(claim_kind)
     if model is None:
@@ -524,7 +554,9 @@ def citation_panel(request: HttpRequest, case_id, claim_kind: str, claim_id) -> 
             .select_related("link__source", "link__target")
         )
     else:
-        citations = selectors.citations_of(investigation=case, **{claim_kind: claim})
+        citations = selectors.citations_of(
+            investigation=case, **{claim_kind: claim}
+        ).select_related(claim_kind)
     return render(
         request,
         "evidence/_citation_panel.html",

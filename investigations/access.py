@@ -25,13 +25,14 @@ class Action(StrEnum):
     VIEW = "view"  # read everything in the case file
     WRITE = "write"  # add and change case data: entities, links, evidence, claims
     REVIEW = "review"  # verify or dispute timeline claims
+    COMMENT = "comment"  # comment on claims and entities, be mentioned
     MANAGE = "manage"  # members, roles, case settings, deleting evidence
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
-    Role.VIEWER: frozenset({Action.VIEW}),
-    Role.REPORTER: frozenset({Action.VIEW, Action.WRITE}),
-    Role.EDITOR: frozenset({Action.VIEW, Action.WRITE, Action.REVIEW}),
+    Role.VIEWER: frozenset({Action.VIEW, Action.COMMENT}),
+    Role.REPORTER: frozenset({Action.VIEW, Action.COMMENT, Action.WRITE}),
+    Role.EDITOR: frozenset({Action.VIEW, Action.COMMENT, Action.WRITE, Action.REVIEW}),
     Role.OWNER: frozenset(Action),
 }
 
@@ -59,6 +60,12 @@ def visible_investigations(user: User | None) -> QuerySet[Investigation]:
     return Investigation.objects.annotate(
         **{ROLE_ATTR: Subquery(role), ROLE_USER_ATTR: Value(user.pk)}
     ).filter(**{f"{ROLE_ATTR}__isnull": False})
+
+
+def reviewing_investigations(user: User | None) -> QuerySet[Investigation]:
+    """The case files in which this user verifies and disputes claims (editor or owner)."""
+    roles = [role for role, actions in ROLE_ACTIONS.items() if Action.REVIEW in actions]
+    return visible_investigations(user).filter(**{f"{ROLE_ATTR}__in": roles})
 
 
 def role_in(user: User | None, investigation: Investigation) -> str | None:

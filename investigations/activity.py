@@ -43,6 +43,11 @@ IGNORED_FIELDS = frozenset(
 )
 MAX_VALUE_CHARS = 500
 
+# Told of every recorded update (instance, changes by field name) and delete (instance): a
+# claim goes back to needs review when its data changes (investigations/services/claims.py).
+CHANGE_HOOKS: list[Callable[[models.Model, dict[str, Any]], None]] = []
+DELETE_HOOKS: list[Callable[[models.Model], None]] = []
+
 
 @contextmanager
 def acting_as(user: Any) -> Iterator[None]:
@@ -51,6 +56,11 @@ def acting_as(user: Any) -> Iterator[None]:
         yield
     finally:
         _actor.reset(token)
+
+
+def deleting_case(case_id: int | None) -> bool:
+    """True while this case file is being deleted (its rows cascade away with it)."""
+    return case_id in _deleting_cases.get()
 
 
 def current_actor() -> Any:
@@ -147,6 +157,9 @@ def record(
 def _on_save(sender: type, instance: models.Model, created: bool, raw: bool, **kwargs) -> None:
     if raw or not isinstance(instance, TrackedModel):
         return
+    # What the row held before this save, for other post_save receivers (which run after this
+    # one, when _loaded_values already holds the new values): the timeline's old month.
+    instance._values_before_save = instance._loaded_values
     case_id = instance.activity_investigation_id
     if case_id is None:  # shared reference data (datasets): imports record their own summary
         return
@@ -185,6 +198,9 @@ def _on_save(sender: type, instance: models.Model, created: bool, raw: bool, **k
                 obj=instance,
                 changes=changes,
             )
+            instance._loaded_values = {**(instance._loaded_values or {}), **now}
+            for hook in CHANGE_HOOKS:
+                hook(instance, changes)
     instance._loaded_values = {**(instance._loaded_values or {}), **now}
 
 
@@ -211,6 +227,8 @@ def _on_delete(sender: type, instance: models.Model, **kwargs) -> None:
     record(
         investigation_id=case_id, action=ActivityEntry.Action.DELETED, obj=instance, changes=kept
     )
+    for hook in DELETE_HOOKS:
+        hook(instance)
 
 
 def connect_signals() -> None:

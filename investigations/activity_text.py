@@ -532,7 +532,9 @@ class InvitationDescriber(MembershipDescriber):
 
 def register_own() -> None:
     from .models import Investigation, Invitation, Membership
+    from .review_text import register_review
 
     register(InvestigationDescriber(Investigation))
     register(MembershipDescriber(Membership))
     register(InvitationDescriber(Invitation))
+    register_review()

@@ -17,3 +17,9 @@ class DomainError(Exception):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class NotAllowed(DomainError):
+    """A member whose role does not allow this (a reporter verifying a claim)."""
+
+    status_code = 403

@@ -1,9 +1,10 @@
 """Attempt counters in the shared cache (Redis), so a limit holds across every web process.
 
-Used for log-ins (investigations/login.py) and for adding members (investigations/services.py). A
-counter starts with the first attempt and lives `window` seconds; the attempt that reaches the
-limit keeps it alive `lockout` seconds more. While Redis is unreachable nothing is counted and
-nothing is refused (logged as a warning): the limits slow guessing down, they do not guard data.
+Used for log-ins (investigations/login.py) and for adding members
+(investigations/services/__init__.py). A counter starts with the first attempt and lives
+`window` seconds; the attempt that reaches the limit keeps it alive `lockout` seconds more.
+While Redis is unreachable nothing is counted and nothing is refused (logged as a warning):
+the limits slow guessing down, they do not guard data.
 """
 
 import hashlib

@@ -130,7 +130,7 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 # request (X-Real-IP, or X-Forwarded-For: its last value is used); never set this without such
 # a proxy, or clients pick their own address.
 LOGIN_ADDRESS_HEADER = env.str("LOGIN_ADDRESS_HEADER", default="")
-# Adding or inviting members, per acting person (investigations/services.py): no directory.
+# Adding or inviting members, per acting person (investigations/services/__init__.py): no directory.
 MEMBER_ADDS_PER_WINDOW = env.int("MEMBER_ADDS_PER_WINDOW", default=20)
 MEMBER_ADD_WINDOW_SECONDS = env.int("MEMBER_ADD_WINDOW_SECONDS", default=600)
 for _name in (

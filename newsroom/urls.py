@@ -14,6 +14,7 @@ admin.site.login_form = AdminLoginForm
 urlpatterns = [
     path("", views.home, name="home"),
     path("cases/", include("investigations.urls")),
+    path("", include("investigations.editor_urls")),
     path("cases/<uuid:case_id>/", include("entities.urls")),
     path("cases/<uuid:case_id>/", include("evidence.urls")),
     path("cases/<uuid:case_id>/", include("entities.analysis.urls")),

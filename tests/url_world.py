@@ -36,7 +36,9 @@ from entities.models import (
 from entities.services import Scope, entity_create, link_create, pin_entity, shipment_create
 from evidence.models import Citation, Document, Snapshot, Watch
 from investigations import activity, jobs
-from investigations.models import Invitation, Membership
+from investigations.models import Claim, Invitation, Membership, TimelineEvent
+from investigations.services import claims, comments
+from investigations.services.timeline import event_create
 from tests.factories import UserFactory, make_case
 
 # Namespaces that hold no case data and have their own access rules.
@@ -77,6 +79,15 @@ OBJECT_IDS: dict[str, Callable[[World], uuid.UUID]] = {
     ),
     "claim_kind": lambda w: "entity",
     "claim_id": lambda w: Entity.objects.get(investigation=w.case, name=COMPANY).public_id,
+    "number": lambda w: 1,
+    "event_id": lambda w: (
+        TimelineEvent.objects.filter(investigation=w.case, kind="written")[0].public_id
+    ),
+    "claim_uid": lambda w: Claim.objects.filter(investigation=w.case).order_by("id")[0].public_id,
+    "target_kind": lambda w: "link",
+    "target_id": lambda w: Link.objects.filter(investigation=w.case).order_by("id")[0].public_id,
+    "subject_kind": lambda w: "entity",
+    "subject_id": lambda w: Entity.objects.get(investigation=w.case, name=COMPANY).public_id,
 }
 # Shared (dataset) routes: how to build their ids.
 SHARED_IDS: dict[str, Callable[[World], uuid.UUID]] = {
@@ -154,6 +165,8 @@ def html_pages(world: World) -> list[tuple[str, str]]:
         ("flows by origin", f"{case}/flows/?level=heading&by=origin"),
         ("activity filtered", f"{case}/activity/?kind=entity&date_from=2020-01-01"),
         ("activity page 2", f"{case}/activity/?page=2"),
+        ("timeline filtered", f"{case}/timeline/?kind=written&status=needs_review"),
+        ("claims unverified", f"{case}/claims/?status=unverified"),
         ("dataset flows", f"/datasets/{world.dataset.public_id}/flows/?level=heading"),
     ]
     for job in world.imports[1:]:
@@ -170,6 +183,8 @@ def html_pages(world: World) -> list[tuple[str, str]]:
         )
         for doc in Document.objects.filter(investigation=world.case).order_by("id")[1:]:
             pages.append(("long document", f"{case}/documents/{doc.public_id}/"))
+        for claim in Claim.objects.filter(investigation=world.case, status="disputed"):
+            pages.append(("long claim", f"{case}/claims/{claim.public_id}/"))
         for snap in Snapshot.objects.filter(investigation=world.case, url__startswith=LONG_URL):
             pages.append((f"snapshot {snap.status}", f"{case}/snapshots/{snap.public_id}/"))
     return pages
@@ -225,6 +240,7 @@ def build_world() -> World:
     FlagHit.objects.create(
         run=run, detector="pass_through", score=1, explanation="x", entity_ids=[]
     )
+    _review(case, alice, bob, company, document)
     assert snapshot.pk
     return World(
         alice=alice,
@@ -236,8 +252,34 @@ def build_world() -> World:
     )
 
 
+def _review(case, alice, bob, company, document) -> None:
+    """A written event with a claim (cited, asked of alice), a comment mentioning alice."""
+    event = event_create(
+        case=case,
+        start="2022-04",
+        end="2022-05",
+        title="Pass-through: 2,598 in, 2,598 out",
+        entity_ids=[company.pk],
+        actor=bob,
+    )
+    Citation.objects.create(investigation=case, document=document, event=event, page=1)
+    claim = claims.claim_create(case=case, target=event, actor=bob, reviewer=alice)
+    comments.comment_add(case=case, subject=claim, body="@alice please check page 1", actor=bob)
+
+
+def one_page_pdf() -> bytes:
+    """A real one-page PDF (pdfium renders it), for documents and page images."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument.new()
+    pdf.new_page(595, 842)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
 def _evidence(case, user, *, title: str, url: str, text: str = "Example"):
-    stored = default_storage.save(f"test/{case.public_id}", ContentFile(b"%PDF-1.4 test"))
+    stored = default_storage.save(f"test/{case.public_id}", ContentFile(one_page_pdf()))
     document = Document.objects.create(
         investigation=case,
         title=title,
@@ -369,6 +411,18 @@ def build_realistic_world() -> World:
             entity=long,
             page=2,
             quote=UNBROKEN + " " + "Учредитель: Тимур Хартманн. " * 6,
+        )
+        event = event_create(
+            case=case,
+            start="2022-04-07",
+            title=f"{LONG_COMPANY} re-exports {UNBROKEN} to ООО «Вектор Системс»",
+            description=UNBROKEN + " " + "Customs extracts of April and May 2022. " * 8,
+            entity_ids=[long.pk, company.pk],
+            actor=alice,
+        )
+        long_claim = claims.claim_create(case=case, target=event, actor=alice)
+        claims.claim_dispute(
+            claim=long_claim, actor=alice, comment=f"@bob {UNBROKEN} " + "dates differ. " * 10
         )
     dataset = world.dataset
     dataset.name = "KZ customs declarations 2019-2024 (Kazakhstan State Revenue Committee)"

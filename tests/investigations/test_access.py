@@ -34,10 +34,10 @@ def test_inactive_member_sees_nothing(case, bob):
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("viewer", {Action.VIEW}),
-        ("reporter", {Action.VIEW, Action.WRITE}),
-        ("editor", {Action.VIEW, Action.WRITE, Action.REVIEW}),
-        ("owner", {Action.VIEW, Action.WRITE, Action.REVIEW, Action.MANAGE}),
+        ("viewer", {Action.VIEW, Action.COMMENT}),
+        ("reporter", {Action.VIEW, Action.COMMENT, Action.WRITE}),
+        ("editor", {Action.VIEW, Action.COMMENT, Action.WRITE, Action.REVIEW}),
+        ("owner", set(Action)),
     ],
 )
 def test_role_rules(alice, role, allowed):

@@ -61,10 +61,10 @@ def test_overview_query_count_is_constant(case, alice, alice_client, django_asse
     url = reverse("investigations:detail", kwargs={"case_id": case.public_id})
     with activity.acting_as(alice):
         _add(case, 2)
-    # 1 session, 2 user, 3 case with my role, 4 every count (one query), 5 the latest
-    # entries, 6-10 the objects they are about, one query per kind (snapshots, documents,
-    # shipments, links, entities), 11 members with their users
-    with django_assert_num_queries(11):
+    # 1 session, 2 user, 3 case with my role, 4 every count (one query), 5 claims by status
+    # (the claims card), 6 the latest entries, 7-11 the objects they are about, one query per
+    # kind (snapshots, documents, shipments, links, entities), 12 members with their users
+    with django_assert_num_queries(12):
         response = alice_client.get(url)
     assert sentences(response.text)[:2] == [
         "Alice asked to capture example.org/1",
@@ -72,7 +72,7 @@ def test_overview_query_count_is_constant(case, alice, alice_client, django_asse
     ]
     with activity.acting_as(alice):
         _add(case, 10, offset=2)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         alice_client.get(url)
 
 

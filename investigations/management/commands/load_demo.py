@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from investigations import activity, services
-from investigations.demo import DEMO_STEPS
+from investigations.demo import DEMO_STEPS, load_review_demo
 from investigations.models import Investigation, Membership, Role
 
 DEMO_CASE_SLUG = "chips-via-almaty"
@@ -29,7 +29,7 @@ class Command(BaseCommand):
             with activity.acting_as(users["editor"]):
                 case = self._case(users)
             with activity.acting_as(users["reporter"]):
-                for step in DEMO_STEPS:
+                for step in [*DEMO_STEPS, load_review_demo]:  # the review needs the rest
                     summary = step(case=case, users=users)
                     if summary:
                         self.stdout.write(summary)

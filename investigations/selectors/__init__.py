@@ -6,8 +6,8 @@ from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from . import access, activity_text
-from .models import ActivityEntry, Investigation, Invitation, Membership
+from .. import access, activity_text
+from ..models import ActivityEntry, Investigation, Invitation, Membership
 
 
 def investigation_list(*, user, status: str = "", query: str = "") -> QuerySet[Investigation]:

@@ -12,9 +12,9 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import activity, throttle
-from .errors import Conflict, DomainError
-from .models import Investigation, Invitation, Membership, Role
+from .. import activity, throttle
+from ..errors import Conflict, DomainError
+from ..models import Investigation, Invitation, Membership, Role
 
 User = get_user_model()
 
