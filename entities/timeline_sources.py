@@ -14,8 +14,6 @@ links in bulk, so it rebuilds the case's timeline instead.
 """
 
 import html
-import importlib
-import importlib.util
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -453,10 +451,8 @@ def flag_to_claim(*, hit: Any, case: Investigation, actor: Any = None) -> Any:
 
 
 def register_flag_claims() -> None:
-    """A flag of the analysis package (entities/analysis/, merged on its own branch) becomes a
-    timeline claim in one click. Without that package there is nothing to register."""
-    if importlib.util.find_spec("entities.analysis") is None:
-        return
-    flags = importlib.import_module("entities.analysis.flags.service")
-    if flag_to_claim not in flags.CLAIM_HOOKS:
-        flags.CLAIM_HOOKS.append(flag_to_claim)
+    """A flag of entities.analysis becomes a timeline claim in one click."""
+    from .analysis.flags.service import CLAIM_HOOKS
+
+    if flag_to_claim not in CLAIM_HOOKS:
+        CLAIM_HOOKS.append(flag_to_claim)

@@ -78,7 +78,7 @@ def case_flags_run(request: HttpRequest, case_id) -> HttpResponse:
 
 @require_POST
 def flag_claim(request: HttpRequest, case_id, hit_id) -> HttpResponse:
-    """Turn a flag into a timeline claim (once the timeline exists; until then, why not)."""
+    """Turn a flag into a draft claim on the timeline, and open the claim."""
     case = access.get_case_for(request.user, case_id, Action.WRITE)
     hit = get_object_or_404(
         FlagHit.objects.select_related("run"),
@@ -86,12 +86,15 @@ def flag_claim(request: HttpRequest, case_id, hit_id) -> HttpResponse:
         run__investigation=case,
     )
     try:
-        service.flag_to_claim(hit=hit, case=case, actor=request.user)
+        claim = service.flag_to_claim(hit=hit, case=case, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
-    else:
-        messages.success(request, "The flag is a draft claim on the timeline.")
-    return redirect("analysis:flags", case_id=case.public_id)
+        return redirect("analysis:flags", case_id=case.public_id)
+    messages.success(
+        request,
+        "The flag is a draft claim on the timeline: cite its evidence, then ask for review.",
+    )
+    return redirect("investigations:claim", case_id=case.public_id, claim_uid=claim.public_id)
 
 
 @require_GET

@@ -359,7 +359,7 @@ def test_flags_tab_lists_hits_with_a_constant_query_count(
         response = alice_client.get(url)
     text = response.content.decode()
     assert "Newly founded intermediary" in text and "2,598 pcs in, 2,598 out" in text
-    assert "Make it a timeline claim" not in text  # no timeline yet
+    assert "Make it a timeline claim" in text
     s = Scope(investigation=case)
     for n in range(5):
         buyer = _company(s, f"Buyer {n}", "RU")
@@ -369,25 +369,36 @@ def test_flags_tab_lists_hits_with_a_constant_query_count(
         alice_client.get(url)
 
 
-def test_flag_to_claim_explains_there_is_no_timeline_yet(story, case, alice_client):
+def test_a_flag_becomes_a_draft_claim_on_the_timeline_in_one_click(story, case, alice_client):
+    from investigations.models import Claim, TimelineEvent
+
     run = service.flag_run_now(case=case)
-    hit = run.hits.first()
+    hit = run.hits.get(detector="pass_through")
     url = reverse(
         "analysis:flag-claim", kwargs={"case_id": case.public_id, "hit_id": hit.public_id}
     )
-    response = alice_client.post(url, follow=True)
-    assert "once the case timeline exists" in response.content.decode()
+    response = alice_client.post(url)
+    claim = Claim.objects.get(investigation=case)
+    assert response["Location"] == reverse(
+        "investigations:claim", kwargs={"case_id": case.public_id, "claim_uid": claim.public_id}
+    )
+    assert claim.status == "draft"
+    event = claim.target
+    assert isinstance(event, TimelineEvent)
+    assert "Red flag (pass_through)" in event.description
+    assert "2,598" in event.title
+    assert event.entity_ids and set(event.entity_ids) <= set(hit.entity_ids)
+    page = alice_client.get(response["Location"]).content.decode()
+    assert "draft claim on the timeline" in page
 
 
-def test_flag_to_claim_calls_the_registered_timeline_hook(story, case, alice):
-    made = []
-    service.CLAIM_HOOKS.append(lambda **kw: made.append(kw) or "claim")
-    try:
-        run = service.flag_run_now(case=case)
-        assert service.flag_to_claim(hit=run.hits.first(), case=case, actor=alice) == "claim"
-    finally:
-        service.CLAIM_HOOKS.clear()
-    assert made[0]["case"] == case and made[0]["hit"].run_id == run.pk
+def test_flag_to_claim_goes_through_the_timeline_hook(story, case, alice):
+    from entities.timeline_sources import flag_to_claim
+
+    assert flag_to_claim in service.CLAIM_HOOKS
+    run = service.flag_run_now(case=case)
+    claim = service.flag_to_claim(hit=run.hits.first(), case=case, actor=alice)
+    assert claim.investigation_id == case.pk and claim.status == "draft"
 
 
 def test_requesting_a_run_queues_it_once(story, case, alice, django_capture_on_commit_callbacks):
