@@ -316,67 +316,10 @@ def entity_merge(
         entity_check_writable(entity=entity, case=case)
     if not survivor.same_scope(duplicate):
         raise DomainError("Only entities of the same case file (or dataset) can be merged.")
-    # Lock both rows in primary-key order so two concurrent merges cannot deadlock or interleave.
-    locked = list(
-        Entity.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk")
-    )
-    if len(locked) != 2:
-        raise DomainError("One of the two entities no longer exists.")
-    survivor.refresh_from_db()
-    duplicate.refresh_from_db()
-
+    _lock_pair(survivor, duplicate)
     moved: dict[str, Any] = {"merged": duplicate.name, "merged id": str(duplicate.public_id)}
-    survivor.aliases = [
-        a
-        for a in _dedupe([*survivor.aliases, duplicate.name, *duplicate.aliases])
-        if a.casefold() != survivor.name.casefold()
-    ]
-    survivor.countries = _dedupe([*survivor.countries, *duplicate.countries])
-    survivor.nationality = _dedupe([*survivor.nationality, *duplicate.nationality])
-    survivor.addresses = _dedupe([*survivor.addresses, *duplicate.addresses])
-    for date_field in ("start_date", "end_date"):
-        if not getattr(survivor, date_field) and getattr(duplicate, date_field):
-            setattr(survivor, date_field, getattr(duplicate, date_field))
-    if duplicate.notes and duplicate.notes not in survivor.notes:
-        survivor.notes = "\n\n".join(filter(None, [survivor.notes, duplicate.notes]))
-    survivor.extra = _merge_extra(survivor.extra, duplicate.extra)
-    dropped_ftm_id = duplicate.ftm_id if survivor.ftm_id and duplicate.ftm_id else ""
-    if dropped_ftm_id:
-        moved["FtM id dropped"] = dropped_ftm_id
-
-    have = set(survivor.identifiers.values_list("scheme", "value"))
-    for ident in duplicate.identifiers.all():
-        if (ident.scheme, ident.value) not in have:
-            Identifier.objects.create(entity=survivor, scheme=ident.scheme, value=ident.value)
-
-    # A link between the two would point at itself after the merge: it is dropped (and logged).
-    between = Link.objects.filter(
-        Q(source=survivor, target=duplicate) | Q(source=duplicate, target=survivor)
-    )
-    moved["links dropped (between the two)"] = between.count()
-    for link in between:
-        link.delete()
-    links = 0
-    for link in Link.objects.filter(Q(source=duplicate) | Q(target=duplicate)):
-        if link.source_id == duplicate.pk:
-            link.source = survivor
-        if link.target_id == duplicate.pk:
-            link.target = survivor
-        link.save()
-        links += 1
-    moved["links moved"] = links
-    moved["shipments moved"] = Shipment.objects.filter(exporter=duplicate).update(
-        exporter=survivor
-    ) + Shipment.objects.filter(importer=duplicate).update(importer=survivor)
-    pinned_cases = set(
-        Pin.objects.filter(entity=survivor).values_list("investigation_id", flat=True)
-    )
-    for pin in Pin.objects.filter(entity=duplicate):
-        if pin.investigation_id in pinned_cases:
-            pin.delete()
-        else:
-            pin.entity = survivor
-            pin.save()
+    moved.update(_merge_fields(survivor, duplicate))
+    moved.update(_move_rows(survivor, duplicate))
     for hook in MERGE_HOOKS:
         moved.update(hook(survivor=survivor, duplicate=duplicate))
 
@@ -400,6 +343,80 @@ def entity_merge(
         survivor.ftm_id = inherited_ftm_id
         survivor.save(update_fields=["ftm_id"])
     return survivor
+
+
+def _lock_pair(survivor: Entity, duplicate: Entity) -> None:
+    """Lock both rows in primary-key order (two concurrent merges cannot deadlock or
+    interleave) and read them again."""
+    locked = list(
+        Entity.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk")
+    )
+    if len(locked) != 2:
+        raise DomainError("One of the two entities no longer exists.")
+    survivor.refresh_from_db()
+    duplicate.refresh_from_db()
+
+
+def _merge_fields(survivor: Entity, duplicate: Entity) -> dict[str, Any]:
+    """The duplicate's names, countries, addresses, dates, notes, FtM properties and identifiers
+    added to the survivor's (not saved yet); what the activity log should say about it."""
+    said: dict[str, Any] = {}
+    survivor.aliases = [
+        a
+        for a in _dedupe([*survivor.aliases, duplicate.name, *duplicate.aliases])
+        if a.casefold() != survivor.name.casefold()
+    ]
+    survivor.countries = _dedupe([*survivor.countries, *duplicate.countries])
+    survivor.nationality = _dedupe([*survivor.nationality, *duplicate.nationality])
+    survivor.addresses = _dedupe([*survivor.addresses, *duplicate.addresses])
+    for date_field in ("start_date", "end_date"):
+        if not getattr(survivor, date_field) and getattr(duplicate, date_field):
+            setattr(survivor, date_field, getattr(duplicate, date_field))
+    if duplicate.notes and duplicate.notes not in survivor.notes:
+        survivor.notes = "\n\n".join(filter(None, [survivor.notes, duplicate.notes]))
+    survivor.extra = _merge_extra(survivor.extra, duplicate.extra)
+    if survivor.ftm_id and duplicate.ftm_id:
+        said["FtM id dropped"] = duplicate.ftm_id
+    have = set(survivor.identifiers.values_list("scheme", "value"))
+    for ident in duplicate.identifiers.all():
+        if (ident.scheme, ident.value) not in have:
+            Identifier.objects.create(entity=survivor, scheme=ident.scheme, value=ident.value)
+    return said
+
+
+def _move_rows(survivor: Entity, duplicate: Entity) -> dict[str, int]:
+    """Links, shipments and pins of the duplicate moved onto the survivor; counts for the log.
+
+    A link between the two would point at itself after the merge: it is dropped (and logged).
+    Links move one by one, so each change is in the activity log."""
+    between = Link.objects.filter(
+        Q(source=survivor, target=duplicate) | Q(source=duplicate, target=survivor)
+    )
+    counts = {"links dropped (between the two)": between.count()}
+    for link in between:
+        link.delete()
+    links = 0
+    for link in Link.objects.filter(Q(source=duplicate) | Q(target=duplicate)):
+        if link.source_id == duplicate.pk:
+            link.source = survivor
+        if link.target_id == duplicate.pk:
+            link.target = survivor
+        link.save()
+        links += 1
+    counts["links moved"] = links
+    counts["shipments moved"] = Shipment.objects.filter(exporter=duplicate).update(
+        exporter=survivor
+    ) + Shipment.objects.filter(importer=duplicate).update(importer=survivor)
+    pinned_cases = set(
+        Pin.objects.filter(entity=survivor).values_list("investigation_id", flat=True)
+    )
+    for pin in Pin.objects.filter(entity=duplicate):
+        if pin.investigation_id in pinned_cases:
+            pin.delete()
+        else:
+            pin.entity = survivor
+            pin.save()
+    return counts
 
 
 def _merge_extra(mine: dict, theirs: dict) -> dict:
